@@ -1,0 +1,93 @@
+# pairing.tmux: one entry point for people and CI.  `make help` lists the targets.
+
+# The newest python3.1x >= 3.11 on PATH that really runs (pyenv shims of inactive versions
+# do not); override with `make PYTHON=/path/to/python3.12 ...`.
+PYTHON ?= $(shell for py in python3.14 python3.13 python3.12 python3.11 python3; do \
+	$$py -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { command -v $$py; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+BUILD := .build
+# Ansible finds collection code only under ansible_collections/<namespace>/<name>.
+COLLECTIONS := $(BUILD)/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/pairing/tmux
+SANITY_TREE := $(BUILD)/sanity/ansible_collections/pairing/tmux
+DIST := $(BUILD)/dist
+# The venv's tools first, for the recipes and for the tools they start (ansible-test, antsibull).
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+ARTIFACT := $(DIST)/pairing-tmux-$(VERSION).tar.gz
+
+# What the tests need from the system (Debian/Ubuntu package names).
+SYSTEM_PACKAGES := git make python3-venv openssh-client tmux shellcheck
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: help setup system-deps test lint sanity units build changelog clean
+
+help:
+	@echo 'make setup        create $(VENV) with pinned tools (done by every target that needs it)'
+	@echo 'make system-deps  apt-get install what the tests need: $(SYSTEM_PACKAGES)'
+	@echo 'make test         everything CI runs: lint, sanity, then every pytest suite in tests/'
+	@echo 'make lint         ruff, yamllint, ansible-lint (production profile), changelog lint'
+	@echo 'make sanity       ansible-test sanity on the local Python'
+	@echo 'make units        the unit tests alone (tests/unit)'
+	@echo 'make build        the collection artifact in $(DIST)/'
+	@echo 'make changelog    regenerate CHANGELOG.md from changelogs/'
+	@echo 'make clean        remove $(BUILD) and $(VENV)'
+
+setup: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON)" || { echo 'error: no python3 >= 3.11 on PATH; install python3, or run make PYTHON=/path/to/python3.11' >&2; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo 'error: $(PYTHON) cannot create a venv; run: make system-deps (installs python3-venv)' >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+system-deps:
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES)
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+# pytest exits 5 when it collects nothing: for this project that is a broken suite.
+PYTEST = pytest $(1); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo 'error: pytest collected no tests in $(1)' >&2; fi; exit $$rc
+
+test: lint sanity setup $(COLLECTION_LINK)
+	$(call PYTEST,tests)
+
+lint: setup
+	ruff check .
+	yamllint --strict .
+	ansible-lint
+	antsibull-changelog lint
+
+# ansible-test wants the collection's real path to end in ansible_collections/pairing/tmux,
+# so it runs on a copy of the files git knows (tracked, or new and not ignored), in a git
+# repository of its own so that it lists exactly those.  Its test venvs get pip from
+# tools/offline_get_pip.py instead of a download from a host outside the package index.
+ANSIBLE_TEST_PIP := $(shell sed -n "s/^ *pip='\([0-9.]*\)',/\1/p" \
+	$(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py 2>/dev/null)
+sanity: setup
+	rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
+	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_TREE)
+	git -C $(SANITY_TREE) init -q
+	install -D -m 0644 tools/offline_get_pip.py ~/.ansible/test/cache/get_pip_$(subst .,_,$(ANSIBLE_TEST_PIP)).py
+	cd $(SANITY_TREE) && ansible-test sanity --venv \
+		--python $$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+units: setup $(COLLECTION_LINK)
+	$(call PYTEST,tests/unit)
+
+build: setup
+	ansible-galaxy collection build --force --output-path $(DIST)
+
+# Fragments in changelogs/fragments/ are folded into the release named in galaxy.yml.
+changelog: setup
+	antsibull-changelog release --update-existing
+
+clean:
+	rm -rf $(BUILD) $(VENV)
