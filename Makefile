@@ -18,7 +18,7 @@ VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 ARTIFACT := $(DIST)/pairing-tmux-$(VERSION).tar.gz
 
 # What the tests need from the system (Debian/Ubuntu package names).
-SYSTEM_PACKAGES := git make python3-venv openssh-client tmux shellcheck
+SYSTEM_PACKAGES := git make python3-venv openssh-client tmux shellcheck debootstrap systemd-container iproute2
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: help setup system-deps test lint sanity units build changelog clean

@@ -1,0 +1,90 @@
+"""One network namespace per test host, joined to the box by a bridge on a private /24.
+
+Only these addresses and loopback ever carry the tests' traffic.
+"""
+
+import ipaddress
+import json
+import subprocess
+
+from .errors import HarnessError
+
+PREFIX = 'pth'  # every netns, link and bridge the harness makes starts with it
+BRIDGE = PREFIX + 'br0'
+# Candidate /24s, tried in order; the first that no route of the box overlaps is used.
+CANDIDATES = [ipaddress.ip_network('10.213.%d.0/24' % third) for third in range(16, 64)]
+
+
+def ip(*args, check=True):
+    result = subprocess.run(['ip', *args], capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise HarnessError('ip %s failed: %s' % (' '.join(args), result.stderr.strip()))
+    return result
+
+
+def netns_name(host):
+    return '%s-%s' % (PREFIX, host)
+
+
+def veth_name(address):
+    return '%sv%d' % (PREFIX, int(address) & 0xff)
+
+
+def ensure_bridge():
+    """The bridge and its subnet; made once, shared by every host (callers hold the lock)."""
+    existing = ip('-j', 'addr', 'show', 'dev', BRIDGE, check=False)
+    if existing.returncode == 0:
+        for info in json.loads(existing.stdout)[0].get('addr_info', []):
+            if info.get('family') == 'inet':
+                return ipaddress.ip_interface('%s/%s' % (info['local'], info['prefixlen'])).network
+    routes = [ipaddress.ip_network(r['dst']) for r in json.loads(ip('-j', 'route', 'show').stdout)
+              if r.get('dst', 'default') != 'default']
+    subnet = next((net for net in CANDIDATES if not any(net.overlaps(route) for route in routes)), None)
+    if subnet is None:
+        raise HarnessError('no free private /24 for test hosts among %s-%s' % (CANDIDATES[0], CANDIDATES[-1]))
+    ip('link', 'add', BRIDGE, 'type', 'bridge', check=False)
+    ip('addr', 'replace', '%s/%d' % (subnet[1], subnet.prefixlen), 'dev', BRIDGE)
+    ip('link', 'set', BRIDGE, 'up')
+    return subnet
+
+
+def used_addresses(subnet):
+    """Addresses already given to a host: the peers of the bridge's veths."""
+    links = json.loads(ip('-j', 'link', 'show', 'master', BRIDGE).stdout)
+    return {subnet.network_address + int(link['ifname'][len(PREFIX) + 1:]) for link in links
+            if link['ifname'].startswith(PREFIX + 'v')}
+
+
+def attach(host, subnet):
+    """A fresh netns for ``host`` with eth0 on the bridge; returns its address."""
+    taken = used_addresses(subnet) | {subnet[0], subnet[1], subnet.broadcast_address}
+    address = next((a for a in subnet.hosts() if a not in taken), None)
+    if address is None:
+        raise HarnessError('test host %s: no free address left in %s' % (host, subnet))
+    netns, veth = netns_name(host), veth_name(address)
+    ip('netns', 'add', netns)
+    ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns)
+    ip('link', 'set', veth, 'master', BRIDGE, 'up')
+    ip('-n', netns, 'addr', 'add', '%s/%d' % (address, subnet.prefixlen), 'dev', 'eth0')
+    ip('-n', netns, 'link', 'set', 'lo', 'up')
+    ip('-n', netns, 'link', 'set', 'eth0', 'up')
+    ip('-n', netns, 'route', 'add', 'default', 'via', str(subnet[1]))
+    return address
+
+
+def detach(host):
+    """Remove the host's netns: its eth0 goes with it, and so does the veth pair."""
+    ip('netns', 'delete', netns_name(host), check=False)
+
+
+def leftovers():
+    """Everything of the harness still in the kernel: (netns names, link names)."""
+    namespaces = [line.split()[0] for line in ip('netns', 'list').stdout.splitlines()
+                  if line.startswith(PREFIX + '-')]
+    links = [link['ifname'] for link in json.loads(ip('-j', 'link', 'show').stdout)
+             if link['ifname'].startswith(PREFIX)]
+    return namespaces, links
+
+
+def remove_bridge():
+    ip('link', 'delete', BRIDGE, check=False)
