@@ -21,15 +21,18 @@ ARTIFACT := $(DIST)/pairing-tmux-$(VERSION).tar.gz
 SYSTEM_PACKAGES := git make python3-venv openssh-client tmux shellcheck debootstrap systemd-container iproute2
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help setup system-deps test lint sanity units build changelog clean
+.PHONY: help setup system-deps test lint sanity units pytest molecule testhosts build changelog clean
 
 help:
 	@echo 'make setup        create $(VENV) with pinned tools (done by every target that needs it)'
 	@echo 'make system-deps  apt-get install what the tests need: $(SYSTEM_PACKAGES)'
-	@echo 'make test         everything CI runs: lint, sanity, then every pytest suite in tests/'
+	@echo 'make test         everything CI runs: lint, sanity, every pytest suite in tests/, molecule'
 	@echo 'make lint         ruff, yamllint, ansible-lint (production profile), changelog lint'
 	@echo 'make sanity       ansible-test sanity on the local Python'
+	@echo 'make pytest       every pytest suite in tests/ (test hosts need root)'
 	@echo 'make units        the unit tests alone (tests/unit)'
+	@echo 'make molecule     every molecule scenario in extensions/molecule/ on test hosts'
+	@echo "make testhosts    the test-host harness, e.g. make testhosts ARGS='up a b' (list, ssh, down --all)"
 	@echo 'make build        the collection artifact in $(DIST)/'
 	@echo 'make changelog    regenerate CHANGELOG.md from changelogs/'
 	@echo 'make clean        remove $(BUILD) and $(VENV)'
@@ -56,7 +59,9 @@ $(COLLECTION_LINK):
 PYTEST = pytest $(1); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo 'error: pytest collected no tests in $(1)' >&2; fi; exit $$rc
 
-test: lint sanity setup $(COLLECTION_LINK)
+test: lint sanity pytest molecule
+
+pytest: setup $(COLLECTION_LINK)
 	$(call PYTEST,tests)
 
 lint: setup
@@ -81,6 +86,14 @@ sanity: setup
 
 units: setup $(COLLECTION_LINK)
 	$(call PYTEST,tests/unit)
+
+# Molecule scenarios in extensions/molecule/, on test hosts (needs root).
+molecule: setup $(COLLECTION_LINK)
+	molecule test --all
+
+# The test-host harness from the shell, e.g. make testhosts ARGS='up pair relay'.
+testhosts: setup
+	cd tests && python -m testhosts $(ARGS)
 
 build: setup
 	ansible-galaxy collection build --force --output-path $(DIST)

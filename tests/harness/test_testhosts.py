@@ -1,12 +1,13 @@
 """The test-host harness itself: real Debian hosts boot, talk, reboot and leave nothing behind."""
 
+import ipaddress
 import json
 import os
 import subprocess
 import sys
 
 import pytest
-from testhosts import Harness, HarnessError
+from testhosts import Harness, HarnessError, network
 from testhosts.rootfs import RootFS
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root')
@@ -66,6 +67,31 @@ def test_failed_debootstrap_names_its_log_and_leaves_no_rootfs(tmp_path):
         rootfs.ensure()
     assert os.listdir(str(tmp_path)) in (['rootfs.lock', os.path.basename(rootfs.log)],
                                          [os.path.basename(rootfs.log), 'rootfs.lock'])
+
+
+# Before any test that uses the session's `testhosts` fixture, whose host down --all would end.
+def test_down_all_sweeps_what_a_killed_run_left():
+    harness = Harness()
+    if harness.hosts():
+        pytest.skip('other test hosts are running here: down --all would remove them too')
+    # The CLI exits and leaves its host running with no owner, as a killed run does ...
+    address = cli('up', 'orphan-a').split()[1]
+    # ... and a run killed in the middle of `up` leaves a netns and a veth with no host, and a mount.
+    network.ip('netns', 'add', 'pth-orphan-b')
+    network.ip('link', 'add', 'pthv250', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'pth-orphan-b')
+    network.ip('link', 'add', 'pthv251', 'type', 'veth', 'peer', 'name', 'pthv252')
+    mount_point = os.path.join(harness.hosts_dir, 'orphan-c', 'merged')
+    os.makedirs(mount_point)
+    subprocess.run(['mount', '-t', 'tmpfs', 'tmpfs', mount_point], check=True)
+    left = harness.leftovers()
+    assert {'pth-orphan-a', 'pth-orphan-b'} <= set(left['netns'])
+    assert {'pthv250', 'pthv251'} <= set(left['links'])
+    assert network.veth_name(ipaddress.ip_address(address)) in network.leftovers()[1]
+    assert mount_point in left['mounts'] and left['processes']
+
+    cli('down', '--all')
+    assert harness.leftovers() == NOTHING
+    assert harness.hosts() == {}
 
 
 def cli(*args):

@@ -16,6 +16,7 @@ def main(argv=None):
     commands = parser.add_subparsers(dest='command', required=True)
     up = commands.add_parser('up', help='boot hosts (kept if running) and wait for ssh')
     up.add_argument('names', nargs='+')
+    up.add_argument('--json', action='store_true', help="print molecule's instance config (a JSON list)")
     down = commands.add_parser('down', help='stop and remove hosts')
     down.add_argument('names', nargs='*')
     down.add_argument('--all', action='store_true', help='every host, and whatever a killed run left behind')
@@ -33,8 +34,13 @@ def main(argv=None):
     harness = Harness()
     try:
         if args.command == 'up':
-            for host in harness.up(args.names):
-                print('%s %s' % (host.name, host.address))
+            hosts = harness.up(args.names)
+            if args.json:
+                print(json.dumps([{'instance': host.name, 'address': host.address, 'user': 'root', 'port': 22,
+                                   'identity_file': harness.key} for host in hosts], indent=2))
+            else:
+                for host in hosts:
+                    print('%s %s' % (host.name, host.address))
         elif args.command == 'down':
             if args.all:
                 harness.down_all()

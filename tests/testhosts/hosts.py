@@ -245,14 +245,14 @@ class Harness:
         self._personalise(host)
         os.makedirs(self.logs_dir, exist_ok=True)
         log = open(host.log, 'w')  # noqa: SIM115 - handed to the supervisor, closed below
-        # The loop restarts nspawn after a guest reboot and stops on anything else.
+        # The loop restarts nspawn after a guest reboot, unless the host is being removed.
         nspawn = ' '.join(shlex.quote(arg) for arg in [
             'systemd-nspawn', '--boot', '--directory', host.root, '--machine', name,
             '--keep-unit', '--register=no', '--network-namespace-path', '/run/netns/' + network.netns_name(name),
             '--console=passive', '--uuid', str(uuid.uuid4())])
         supervisor = subprocess.Popen(
-            ['sh', '-c', 'while :; do %s; status=$?; [ "$status" -eq %d ] || exit "$status"; done' % (
-                nspawn, REBOOT_STATUS)],
+            ['sh', '-c', 'while :; do %s; status=$?; [ "$status" -eq %d ] && [ ! -e %s ] || exit "$status"; done' % (
+                nspawn, REBOOT_STATUS, shlex.quote(os.path.join(directory, 'stop')))],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         host.supervisor_pid = supervisor.pid
@@ -279,7 +279,7 @@ class Harness:
         directory = os.path.join(self.hosts_dir, name)
         host = self.hosts().get(name)
         if host is not None and host.supervisor_pid:
-            _stop_supervisor(host.supervisor_pid)
+            _stop_supervisor(host.supervisor_pid, os.path.join(directory, 'stop'))
         merged = os.path.join(directory, 'merged')
         if os.path.ismount(merged):
             subprocess.run(['umount', merged], check=False, capture_output=True)
@@ -352,17 +352,15 @@ def _kill_tree(pid):
     _signal(pid, signal.SIGKILL)
 
 
-def _stop_supervisor(pid, timeout=15):
-    """Stop the restart loop first, then power the guest off cleanly; kill what lingers."""
-    nspawns = _children(pid)
-    _signal(pid, signal.SIGKILL)
-    for nspawn in nspawns:
+def _stop_supervisor(pid, stop_file, timeout=15):
+    """Power the guest off cleanly and let the supervisor, nspawn's parent, reap it and end."""
+    open(stop_file, 'w').close()
+    for nspawn in _children(pid):
         _signal(nspawn, signal.SIGTERM)  # nspawn turns it into a clean shutdown of the guest
     deadline = time.monotonic() + timeout
-    while any(_pid_alive(p) for p in nspawns) and time.monotonic() < deadline:
+    while _pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    for nspawn in nspawns:
-        _kill_tree(nspawn)
+    _kill_tree(pid)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)  # ours when this process started it: leave no zombie
 
