@@ -38,6 +38,8 @@ DEFAULT_KEY_TYPES = (
     'ssh-rsa',
 )
 MIN_RSA_BITS = 2048
+# Every type this parser understands, refused ones included: for reading existing files.
+KNOWN_KEY_TYPES = tuple(_KEY_LAYOUTS)
 
 _ECDSA_CURVES = {'nistp256': 256, 'nistp384': 384, 'nistp521': 521}
 _ED25519_PUBLIC_KEY_LEN = 32
@@ -167,6 +169,18 @@ def _split_word(text):
     if not parts:
         return '', ''
     return parts[0], (parts[1].strip(' \t') if len(parts) > 1 else '')
+
+
+def parse_options(text):
+    """``restrict,command="a b"`` -> ``(('restrict', None), ('command', 'a b'))``."""
+    if not text:
+        return ()
+    if _FORBIDDEN_CHARS.search(text):
+        raise KeyLineError('key options contain a newline or control character')
+    options, rest = _parse_options(text + ' ')
+    if rest:
+        raise KeyLineError('invalid key options near %r' % (rest[:32],))
+    return options
 
 
 def _parse_options(text):

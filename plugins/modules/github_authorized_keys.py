@@ -1,0 +1,331 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, pairing.tmux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: github_authorized_keys
+short_description: Let GitHub users' SSH keys into an authorized_keys file, and revoke them by name
+version_added: 0.1.0
+description:
+  - Fetches the public keys that GitHub (or GitHub Enterprise, GitLab, or any URL) publishes
+    for each listed user, validates every line, and writes them into one C(authorized_keys)
+    file with the options every guest key must carry (C(restrict,pty) and a forced command).
+  - Fetching happens on the controller, once per user per playbook run however many hosts
+    and tasks use it; the target never needs network access.
+  - Each line it writes ends with a marker comment naming its user,
+    C(pairing.tmux:github:USER) (C(:ro) appended for read-only users), so a user's keys are
+    replaced or revoked by name, also keys the user has since deleted upstream. Lines it did
+    not write (the owner's own keys, comments) are never touched, byte for byte.
+  - Fails closed. A 404, a server error, a timeout, an HTML page, an empty key list, an
+    answer over 1 MiB, a rate-limit answer or an invalid key line fails the task with one
+    line naming the user and the reason, and the file is left exactly as it was.
+author: pairing.tmux contributors (@pairing-tmux)
+options:
+  users:
+    description:
+      - The users whose keys may log in. Each is a user name, or a dict with C(name) and
+        optionally C(read_only) (bool, marks the lines C(:ro) for the attach wrapper),
+        C(expires) (C(YYYY-MM-DD) or C(YYYY-MM-DD HH:MM), host local time, rendered as the
+        key option C(expiry-time)) and C(source) (C(github), the default, C(gitlab), or an
+        http(s) URL that serves the keys one per line).
+      - A name that is not a valid user name (C(/), spaces, C(..), a newline) is refused
+        before any request.
+    type: list
+    elements: raw
+    default: []
+  state:
+    description:
+      - V(present) writes the users' current keys (replacing their older managed lines).
+      - V(absent) removes the users' managed lines; nothing is fetched.
+    type: str
+    choices: [present, absent]
+    default: present
+  exclusive:
+    description:
+      - Also remove the managed lines of users not listed in O(users). With O(users=[]) this
+        revokes every guest. Lines this module did not write are never removed.
+    type: bool
+    default: false
+  path:
+    description:
+      - The C(authorized_keys) file to edit. Either this or O(user).
+      - The module refuses to work when the file or its directory is a symbolic link.
+    type: path
+  user:
+    description:
+      - The account whose C(~/.ssh/authorized_keys) to edit, when O(path) is not given; also
+        the default owner of a new file.
+    type: str
+  owner:
+    description: Owner of the file. An existing file keeps its owner when not given.
+    type: str
+  group:
+    description: Group of the file. An existing file keeps its group when not given.
+    type: str
+  mode:
+    description:
+      - Mode of the file, e.g. C('0644'). An existing file keeps its mode when not given; a
+        new one gets C(0600).
+    type: raw
+  manage_dir:
+    description:
+      - Create the file's directory when it is missing (mode C(0700), owned by the file's owner).
+    type: bool
+    default: false
+  key_options:
+    description: Options every managed key carries, in C(authorized_keys) syntax.
+    type: str
+    default: restrict,pty
+  command:
+    description:
+      - The forced command every managed key carries (C(command=) key option). C({user}) is
+        replaced by the user's name. An empty string writes no command.
+    type: str
+    default: tmux attach -t pairing
+  key_types:
+    description:
+      - Key types accepted from the sources. RSA keys must also have at least 2048 bits.
+      - A fetched key of another type fails the task for its user.
+    type: list
+    elements: str
+    default: [ssh-ed25519, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521,
+              sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com, ssh-rsa]
+  keys:
+    description:
+      - Keys given directly, as a dict of user name to a list of public key lines. Users
+        found here are not fetched, so the module also works with no network at all.
+      - Every line is validated like a fetched one.
+    type: dict
+  github_url:
+    description:
+      - Where GitHub serves C({github_url}/{user}.keys). For GitHub Enterprise give its URL;
+        its REST API is then C({github_url}/api/v3).
+    type: str
+    default: https://github.com
+  gitlab_url:
+    description: Where GitLab serves C({gitlab_url}/{user}.keys), for users with C(source=gitlab).
+    type: str
+    default: https://gitlab.com
+  api_token:
+    description:
+      - A GitHub token. With it keys come from the REST API C(/users/{user}/keys), which
+        allows 5000 requests an hour instead of 60. It never leaves the controller.
+    type: str
+  timeout:
+    description: Seconds to wait for each key source.
+    type: int
+    default: 10
+  validate_certs:
+    description: Check the key sources' TLS certificates.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    description: Reports what would change and changes nothing.
+    support: full
+  diff_mode:
+    description: Shows the file before and after.
+    support: full
+  platform:
+    description: Targets with OpenSSH.
+    support: full
+    platforms: posix
+notes:
+  - The same key listed for two users fails the task, since the attach wrapper tells guests
+    apart by their key.
+  - Two lines of the same user with the same key become one.
+seealso:
+  - name: sshd(8) AUTHORIZED_KEYS FILE FORMAT
+    description: The options written on every managed line.
+    link: https://man.openbsd.org/sshd#AUTHORIZED_KEYS_FILE_FORMAT
+"""
+
+EXAMPLES = r"""
+- name: Let one pair in, through the alias account's root-owned keys file
+  pairing.tmux.github_authorized_keys:
+    users: [iamvery]
+    path: /etc/ssh/pairing/authorized_keys
+    owner: root
+    mode: "0644"
+
+- name: Several pairs, one of them read-only, one until the end of the year
+  pairing.tmux.github_authorized_keys:
+    users:
+      - alice
+      - name: bob
+        expires: "2026-12-31"
+      - name: carol
+        read_only: true
+    user: tmux
+    exclusive: true
+
+- name: Revoke one pair
+  pairing.tmux.github_authorized_keys:
+    users: [bob]
+    state: absent
+    user: tmux
+
+- name: Revoke every pair (the owner's own lines stay)
+  pairing.tmux.github_authorized_keys:
+    users: []
+    exclusive: true
+    user: tmux
+
+- name: Keys from GitHub Enterprise, through its REST API
+  pairing.tmux.github_authorized_keys:
+    users: [dana]
+    user: tmux
+    github_url: https://ghe.example.com
+    api_token: "{{ lookup('ansible.builtin.env', 'GHE_TOKEN') }}"
+
+- name: Keys given inline (no network needed)
+  pairing.tmux.github_authorized_keys:
+    users: [erin]
+    user: tmux
+    keys:
+      erin:
+        - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGz4yBfcQ0F9J/XuoPwKCBXTn4kxOrRj0FqViR1E5AFM
+"""
+
+RETURN = r"""
+path:
+  description: The file edited.
+  returned: always
+  type: str
+  sample: /home/tmux/.ssh/authorized_keys
+users:
+  description:
+    - Per user whose lines were in play, the SHA256 fingerprints added and removed and how
+      many keys the user now has in the file.
+  returned: always
+  type: dict
+  sample:
+    iamvery:
+      added: ["SHA256:4FzVZVDNoqD3Mvc4uSzNLsKVDJAjB0Y4tRuNJ2mFkyE"]
+      removed: []
+      keys: 1
+added:
+  description: How many keys were added, all users together.
+  returned: always
+  type: int
+  sample: 1
+removed:
+  description: How many keys were removed, all users together.
+  returned: always
+  type: int
+  sample: 0
+"""
+
+import os
+import pwd
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pairing.tmux.plugins.module_utils.authorized_keys import KeyLineError, parse_line
+from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import (
+    REQUIRED_ONE_OF,
+    Guest,
+    GuestError,
+    argument_spec,
+    merge,
+)
+
+
+def keys_path(module):
+    """The file to edit and the owner a new file gets."""
+    params = module.params
+    owner = params['owner']
+    if params['path']:
+        return params['path'], owner
+    try:
+        account = pwd.getpwnam(params['user'])
+    except KeyError:
+        module.fail_json(msg='user %s: no such account on this host' % params['user'])
+    return os.path.join(account.pw_dir, '.ssh', 'authorized_keys'), owner or params['user']
+
+
+def wanted_keys(module, guests):
+    """Guest name -> managed keys, each line of ``keys`` validated again on the target."""
+    params, inline = module.params, module.params['keys'] or {}
+    present = {}
+    for guest in guests:
+        lines = inline.get(guest.name)
+        if not lines:
+            module.fail_json(msg='user %s: no keys to write (give keys: for it, or let the action plugin fetch them)'
+                             % guest.name)
+        try:
+            keys = [parse_line(line, key_types=params['key_types']) for line in lines]
+        except KeyLineError as error:
+            module.fail_json(msg='user %s: %s - nothing was changed' % (guest.name, error))
+        present[guest.name] = guest.managed_keys(keys, params['key_options'], params['command'])
+    return present
+
+
+def refuse_symlinks(module, path):
+    for candidate in (path, os.path.dirname(path)):
+        if os.path.islink(candidate):
+            module.fail_json(msg='%s is a symbolic link: refusing to follow it (replace it with a real %s)'
+                             % (candidate, 'file' if candidate == path else 'directory'))
+
+
+def write_atomically(module, path, data):
+    directory = os.path.dirname(path)
+    handle, temp = tempfile.mkstemp(dir=directory, prefix='.authorized_keys.')
+    try:
+        with os.fdopen(handle, 'wb') as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        module.atomic_move(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), required_one_of=REQUIRED_ONE_OF, supports_check_mode=True)
+    params = module.params
+    path, owner = keys_path(module)
+    try:
+        guests = [Guest.from_spec(spec) for spec in params['users']]
+        present = wanted_keys(module, guests) if params['state'] == 'present' else {}
+        absent = [guest.name for guest in guests] if params['state'] == 'absent' else []
+        refuse_symlinks(module, path)
+        exists = os.path.exists(path)
+        before = b''
+        if exists:
+            with open(path, 'rb') as stream:
+                before = stream.read()
+        after, report = merge(before.decode('utf-8', 'surrogateescape'), present, absent, params['exclusive'])
+    except GuestError as error:
+        module.fail_json(msg=str(error))
+    after = after.encode('utf-8', 'surrogateescape')
+
+    result = dict(changed=after != before, path=path, users=report,
+                  added=sum(len(entry['added']) for entry in report.values()),
+                  removed=sum(len(entry['removed']) for entry in report.values()))
+    if module._diff:
+        result['diff'] = dict(before=before.decode('utf-8', 'replace'), after=after.decode('utf-8', 'replace'),
+                              before_header=path, after_header=path)
+    if not exists and not after:
+        module.exit_json(**result)
+
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        if not params['manage_dir']:
+            module.fail_json(msg='directory %s does not exist (create it, or set manage_dir: true)' % directory)
+        if not module.check_mode:
+            os.makedirs(directory, mode=0o700)
+            module.set_owner_if_different(directory, owner, False)
+    if result['changed'] and not module.check_mode:
+        write_atomically(module, path, after)
+    file_args = dict(path=path, owner=owner, group=params['group'], mode=params['mode'] or (None if exists else '0600'),
+                     seuser=None, serole=None, setype=None, selevel=None, attributes=None)
+    if exists or not module.check_mode:
+        result['changed'] = module.set_fs_attributes_if_different(file_args, result['changed'])
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

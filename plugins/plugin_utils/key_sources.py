@@ -1,0 +1,176 @@
+# Copyright: (c) 2026, pairing.tmux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fetch guests' public keys on the controller, once per user per playbook run.
+
+Where keys come from: ``{github_url}/{user}.keys``; the REST API ``/users/{user}/keys``
+when an API token is given (api.github.com for github.com, ``{github_url}/api/v3`` for
+GitHub Enterprise); ``{gitlab_url}/{user}.keys``; or any URL.  Every answer that is not a
+clean list of valid keys is an error for that user, never an empty key list.
+"""
+
+import datetime
+import fcntl
+import hashlib
+import json
+import os
+
+try:
+    import requests
+except ImportError:  # the action plugin reports it; sanity's import test has no requests
+    requests = None
+
+from ansible_collections.pairing.tmux.plugins.module_utils.authorized_keys import KeyLineError, parse_line
+
+MAX_BODY = 1024 * 1024
+USER_AGENT = 'pairing.tmux (+https://github.com/pairing-tmux/pairing.tmux)'
+
+
+class KeySourceError(Exception):
+    """A user's keys could not be had; the message names the user and the reason."""
+
+
+class KeySources:
+    """Where each guest's keys live, and a run-wide cache of what those places answered.
+
+    ``cache_dir`` is private to one playbook run (Ansible's local temp dir, made by the
+    main process before it forks its workers), so every host and task of the run shares
+    one answer per URL, and a failed answer fails every host the same way.
+    """
+
+    def __init__(self, cache_dir, github_url='https://github.com', gitlab_url='https://gitlab.com',
+                 api_token=None, timeout=10, validate_certs=True):
+        self.cache_dir = os.path.join(cache_dir, 'pairing-tmux-keys')
+        self.github_url = github_url.rstrip('/')
+        self.gitlab_url = gitlab_url.rstrip('/')
+        self.api_token = api_token
+        self.timeout = timeout
+        self.validate_certs = validate_certs
+
+    def url(self, guest):
+        """(url, answer is GitHub API JSON) for a ``Guest``."""
+        if guest.kind == 'gitlab':
+            return '%s/%s.keys' % (self.gitlab_url, guest.name), False
+        if guest.kind == 'url':
+            return guest.source, False
+        if self.api_token:
+            return '%s/users/%s/keys' % (self._github_api(), guest.name), True
+        return '%s/%s.keys' % (self.github_url, guest.name), False
+
+    def _github_api(self):
+        if self.github_url in ('https://github.com', 'https://www.github.com'):
+            return 'https://api.github.com'
+        return self.github_url + '/api/v3'
+
+    def keys(self, guest, key_types):
+        """The guest's keys (AuthorizedKey, in the order served); KeySourceError otherwise."""
+        url, is_api = self.url(guest)
+        answer = self._cached(url, is_api)
+        where = '%s (%s)' % (guest.name, url)
+        if 'error' in answer:
+            raise KeySourceError('user %s: %s' % (where, answer['error']))
+        if is_api:
+            lines = _api_key_lines(answer['body'])
+            if lines is None:
+                raise KeySourceError('user %s: the API did not answer with a list of keys' % where)
+        else:
+            lines = [line for line in answer['body'].split('\n') if line.strip()]
+        keys = []
+        for number, line in enumerate(lines, 1):
+            try:
+                keys.append(parse_line(line.rstrip('\r'), key_types=key_types))
+            except KeyLineError as error:
+                raise KeySourceError('user %s: key %d: %s' % (where, number, error)) from None
+        if not keys:
+            raise KeySourceError('user %s: no public keys are published there (the user must add one)' % where)
+        return keys
+
+    def _cached(self, url, is_api):
+        """What ``url`` answered in this run: {'body': text} or {'error': reason}.  The lock
+        makes concurrent workers wait for the first one's request instead of sending their own."""
+        os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
+        name = hashlib.sha256(('%s\n%s' % (url, bool(self.api_token))).encode()).hexdigest()
+        path = os.path.join(self.cache_dir, name + '.json')
+        with open(path + '.lock', 'a') as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if os.path.exists(path):
+                with open(path) as handle:
+                    return json.load(handle)
+            try:
+                answer = {'body': self._get(url, is_api)}
+            except KeySourceError as error:
+                answer = {'error': str(error)}
+            with open(path + '.tmp', 'w') as handle:
+                json.dump(answer, handle)
+            os.rename(path + '.tmp', path)
+            return answer
+
+    def _get(self, url, is_api):
+        if requests is None:
+            raise KeySourceError('the Python library requests is not installed on the controller '
+                                 '(pip install requests)')
+        headers = {'User-Agent': USER_AGENT,
+                   'Accept': 'application/vnd.github+json' if is_api else 'text/plain'}
+        if is_api:
+            headers['Authorization'] = 'Bearer %s' % self.api_token
+        try:
+            with requests.get(url, headers=headers, timeout=self.timeout, verify=self.validate_certs,
+                              stream=True) as response:
+                _check_status(response)
+                body = _read_limited(response)
+                content_type = response.headers.get('Content-Type', '')
+        except requests.exceptions.Timeout:
+            raise KeySourceError('no answer within %s s (timeout)' % self.timeout) from None
+        except requests.exceptions.SSLError as error:
+            raise KeySourceError('TLS certificate not trusted (%s)' % _first_line(error)) from None
+        except requests.exceptions.RequestException as error:
+            raise KeySourceError('request failed: %s' % _first_line(error)) from None
+        try:
+            text = body.decode('utf-8')
+        except UnicodeDecodeError:
+            raise KeySourceError('the answer is not UTF-8 text') from None
+        if 'html' in content_type.lower() or text.lstrip().startswith('<'):
+            raise KeySourceError('got an HTML page, not keys (a login page or a wrong URL?)')
+        return text
+
+
+def _check_status(response):
+    if response.status_code == 200:
+        return
+    if response.status_code in (403, 429) and (response.headers.get('X-RateLimit-Remaining') == '0'
+                                               or response.status_code == 429):
+        reset = response.headers.get('X-RateLimit-Reset', '')
+        when = ''
+        if reset.isdigit():
+            when = ' until %s UTC' % datetime.datetime.fromtimestamp(
+                int(reset), datetime.timezone.utc).strftime('%Y-%m-%d %H:%M')
+        raise KeySourceError('rate-limited (HTTP %d)%s: set api_token to use the REST API '
+                             '(5000 requests/hour instead of 60), or wait' % (response.status_code, when))
+    if response.status_code == 404:
+        raise KeySourceError('not found (HTTP 404): is the user name right?')
+    if response.status_code in (401, 403):
+        raise KeySourceError('access refused (HTTP %d): check api_token' % response.status_code)
+    raise KeySourceError('the server answered HTTP %d %s' % (response.status_code, response.reason or ''))
+
+
+def _read_limited(response):
+    body = b''
+    for chunk in response.iter_content(chunk_size=65536):
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise KeySourceError('the answer is larger than %d bytes: not a key list' % MAX_BODY)
+    return body
+
+
+def _api_key_lines(body):
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, list) or not all(isinstance(item, dict) and isinstance(item.get('key'), str)
+                                             for item in data):
+        return None
+    return [item['key'] for item in data]
+
+
+def _first_line(error):
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
