@@ -1,6 +1,7 @@
-"""Fixtures shared by the suites that need real machines (tests/testhosts/ is the harness)."""
+"""Fixtures shared by the suites: real test hosts (tests/testhosts/ is the harness), real keys."""
 
 import signal
+import subprocess
 
 import pytest
 from testhosts import Harness
@@ -39,3 +40,16 @@ def testhosts(request, testhost_session):
     ``@pytest.mark.parametrize('testhosts', [('pair', 'relay')], indirect=True)``; default one ``host``."""
     names = tuple(getattr(request, 'param', ('host',)))
     return dict(zip(names, testhost_session.up(*names)))
+
+
+@pytest.fixture(scope='session')
+def ed25519_lines(tmp_path_factory):
+    """Ten distinct ``ssh-ed25519 AAAA... comment`` public key lines, made by the real ssh-keygen."""
+    directory = tmp_path_factory.mktemp('ed25519')
+    lines = []
+    for index in range(10):
+        path = directory / ('key%d' % index)
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'laptop-%d' % index, '-f', str(path)],
+                       check=True)
+        lines.append((directory / ('key%d.pub' % index)).read_text().strip())
+    return lines

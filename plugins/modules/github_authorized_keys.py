@@ -320,8 +320,8 @@ def main():
             module.set_owner_if_different(directory, owner, False)
     if result['changed'] and not module.check_mode:
         write_atomically(module, path, after)
-    file_args = dict(path=path, owner=owner, group=params['group'], mode=params['mode'] or (None if exists else '0600'),
-                     seuser=None, serole=None, setype=None, selevel=None, attributes=None)
+    file_args = module.load_file_common_arguments(dict(owner=owner, group=params['group'],
+                                                       mode=params['mode'] or (None if exists else '0600')), path=path)
     if exists or not module.check_mode:
         result['changed'] = module.set_fs_attributes_if_different(file_args, result['changed'])
     module.exit_json(**result)

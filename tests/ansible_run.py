@@ -1,0 +1,62 @@
+"""Run ansible-playbook from a test as a person would, and read back every task's result."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TESTS)
+BIN = os.path.dirname(sys.executable)
+
+
+class Run:
+    def __init__(self, process, records):
+        self.returncode = process.returncode
+        self.output = process.stdout
+        self.records = records
+
+    def results(self, task):
+        """The named task's results, one per host."""
+        return [record for record in self.records if record['task'] == task]
+
+    def result(self, task):
+        (record,) = self.results(task)
+        return record
+
+    def changed(self):
+        return [record['task'] for record in self.records if record['status'] == 'changed']
+
+
+def run_playbook(playbook, inventory, extra_vars=None, check=False, diff=False, env=None):
+    """``playbook``: a path, or YAML text written to a temporary file.  ``inventory``: a dict."""
+    with tempfile.TemporaryDirectory() as work:
+        if '\n' in playbook:
+            path = os.path.join(work, 'playbook.yml')
+            with open(path, 'w') as handle:
+                handle.write(playbook)
+            playbook = path
+        inventory_path = os.path.join(work, 'inventory.json')
+        with open(inventory_path, 'w') as handle:
+            json.dump(inventory, handle)
+        record_path = os.path.join(work, 'records.json')
+        command = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory_path, playbook]
+        if extra_vars:
+            command += ['-e', json.dumps(extra_vars)]
+        command += ['--check'] * check + ['--diff'] * diff
+        environment = dict(os.environ,
+                           ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'),
+                           ANSIBLE_CALLBACK_PLUGINS=os.path.join(TESTS, 'callback_plugins'),
+                           ANSIBLE_CALLBACKS_ENABLED='recorder',
+                           ANSIBLE_NOCOLOR='1',
+                           ANSIBLE_RETRY_FILES_ENABLED='0',
+                           RECORDER_FILE=record_path,
+                           **(env or {}))
+        process = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+                                 env=environment)
+        records = []
+        if os.path.exists(record_path):
+            with open(record_path) as handle:
+                records = json.load(handle)
+        return Run(process, records)
