@@ -21,7 +21,7 @@ ARTIFACT := $(DIST)/pairing-tmux-$(VERSION).tar.gz
 SYSTEM_PACKAGES := git make python3-venv openssh-client tmux shellcheck debootstrap systemd-container iproute2
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help setup system-deps test lint sanity units pytest molecule testhosts build changelog clean
+.PHONY: help setup system-deps test lint sanity units pytest molecule testhosts benchmark-keys build changelog clean
 
 help:
 	@echo 'make setup        create $(VENV) with pinned tools (done by every target that needs it)'
@@ -33,6 +33,7 @@ help:
 	@echo 'make units        the unit tests alone (tests/unit)'
 	@echo 'make molecule     every molecule scenario in extensions/molecule/ on test hosts'
 	@echo "make testhosts    the test-host harness, e.g. make testhosts ARGS='up a b' (list, ssh, down --all)"
+	@echo 'make benchmark-keys  github_authorized_keys against ansible.posix.authorized_key (benchmarks/keys.md)'
 	@echo 'make build        the collection artifact in $(DIST)/'
 	@echo 'make changelog    regenerate CHANGELOG.md from changelogs/'
 	@echo 'make clean        remove $(BUILD) and $(VENV)'
@@ -95,12 +96,24 @@ molecule: setup $(COLLECTION_LINK)
 testhosts: setup
 	cd tests && python -m testhosts $(ARGS)
 
+# ansible.posix is a benchmark baseline only: taken from PyPI's `ansible` package into .build/.
+ANSIBLE_PACKAGE := ansible==12.3.0
+BASELINE_COLLECTIONS := $(BUILD)/benchmarks/collections
+$(BASELINE_COLLECTIONS)/ansible_collections/ansible/posix: | setup
+	rm -rf $(BUILD)/benchmarks/wheel && pip download --quiet --no-deps -d $(BUILD)/benchmarks/wheel '$(ANSIBLE_PACKAGE)'
+	python -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+		z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("ansible_collections/ansible/posix/")])' \
+		$(BUILD)/benchmarks/wheel/*.whl $(BASELINE_COLLECTIONS)
+
+benchmark-keys: setup $(COLLECTION_LINK) $(BASELINE_COLLECTIONS)/ansible_collections/ansible/posix
+	python benchmarks/keys.py
+
 build: setup
 	ansible-galaxy collection build --force --output-path $(DIST)
 
 # Fragments in changelogs/fragments/ are folded into the release named in galaxy.yml.
-changelog: setup
-	antsibull-changelog release --update-existing
+changelog: setup $(COLLECTION_LINK)
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) antsibull-changelog release --update-existing --reload-plugins
 
 clean:
 	rm -rf $(BUILD) $(VENV)

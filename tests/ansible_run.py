@@ -51,8 +51,8 @@ def run_playbook(playbook, inventory, extra_vars=None, check=False, diff=False, 
                            ANSIBLE_CALLBACKS_ENABLED='recorder',
                            ANSIBLE_NOCOLOR='1',
                            ANSIBLE_RETRY_FILES_ENABLED='0',
-                           RECORDER_FILE=record_path,
-                           **(env or {}))
+                           RECORDER_FILE=record_path)
+        environment.update(env or {})
         process = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
                                  env=environment)
         records = []

@@ -1,0 +1,142 @@
+"""github_authorized_keys against ansible.posix.authorized_key, measured in one run.
+
+Run from the checkout: ``make benchmark-keys`` (it fetches ansible.posix from the ``ansible``
+package on PyPI into .build/, as a baseline only).  Prints the Markdown kept in
+benchmarks/keys.md.  Keys are served by a local HTTP server that answers like GitHub (GitHub
+is unreachable here), and every request it gets is counted.
+
+1. HTTP requests for 10 hosts x 20 users: this collection fetches once per user per run on
+   the controller; authorized_key with ``key: {url}/{user}.keys`` fetches on every host.
+2. Wall time to converge 500 keys (50 users x 10 keys) into one empty file: one task of this
+   module against authorized_key looping over the 500 key lines given inline.
+3. The same two, run again on the converged file (nothing to change).
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+
+from ansible_run import run_playbook  # noqa: E402
+from keyserver import KeyServer  # noqa: E402
+
+BASELINE = os.path.join(ROOT, '.build', 'benchmarks', 'collections')
+HOSTS, USERS = 10, 20
+BIG_USERS, KEYS_EACH = 50, 10
+
+OURS = """
+- name: Ours
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Keys
+      pairing.tmux.github_authorized_keys:
+        users: "{{ users }}"
+        path: "{{ keys_dir }}/{{ inventory_hostname }}"
+        github_url: "{{ url }}"
+"""
+POSIX_URL = """
+- name: Baseline
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Keys
+      ansible.posix.authorized_key:
+        user: root
+        path: "{{ keys_dir }}/{{ inventory_hostname }}"
+        manage_dir: false
+        key: "{{ url }}/{{ item }}.keys"
+      loop: "{{ users }}"
+"""
+POSIX_LOOP = """
+- name: Baseline
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Keys
+      ansible.posix.authorized_key:
+        user: root
+        path: "{{ keys_dir }}/{{ inventory_hostname }}"
+        manage_dir: false
+        key: "{{ item }}"
+      loop: "{{ key_lines }}"
+"""
+
+
+def make_keys(count, directory):
+    lines = []
+    for index in range(count):
+        path = os.path.join(directory, 'k%d' % index)
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', '', '-f', path], check=True)
+        with open(path + '.pub') as handle:
+            lines.append(' '.join(handle.read().split()[:2]))
+    return lines
+
+
+def inventory(count):
+    return {'all': {'hosts': {'bench-%02d' % index: {'ansible_connection': 'local',
+                                                     'ansible_python_interpreter': sys.executable}
+                              for index in range(count)}}}
+
+
+def play(playbook, hosts, **extra):
+    started = time.monotonic()
+    run = run_playbook(playbook, inventory(hosts), extra, env={'ANSIBLE_COLLECTIONS_PATH': '%s:%s' % (
+        os.path.join(ROOT, '.build', 'collections'), BASELINE), 'ANSIBLE_FORKS': '5'})
+    elapsed = time.monotonic() - started
+    failed = [record for record in run.records if record['status'] == 'failed']
+    if run.returncode != 0 or failed:
+        raise SystemExit('benchmark play failed:\n%s' % run.output[-3000:])
+    return elapsed, run
+
+
+def main():
+    if not os.path.isdir(os.path.join(BASELINE, 'ansible_collections', 'ansible', 'posix')):
+        raise SystemExit('ansible.posix is missing from %s: run make benchmark-keys' % BASELINE)
+    with tempfile.TemporaryDirectory() as work, KeyServer() as server:
+        keys = make_keys(BIG_USERS * KEYS_EACH, work)
+        users = ['user%02d' % index for index in range(BIG_USERS)]
+        for index, user in enumerate(users):
+            server.publish(user, keys[index * KEYS_EACH:(index + 1) * KEYS_EACH])
+
+        def fresh_dir(name):
+            path = os.path.join(work, name)
+            os.makedirs(path)
+            return path
+
+        common = {'url': server.url, 'users': users[:USERS]}
+        server.requests.clear()
+        play(OURS, HOSTS, keys_dir=fresh_dir('ours-hosts'), **common)
+        ours_requests = server.total()
+        server.requests.clear()
+        play(POSIX_URL, HOSTS, keys_dir=fresh_dir('posix-hosts'), **common)
+        posix_requests = server.total()
+
+        ours_dir, posix_dir = fresh_dir('ours-500'), fresh_dir('posix-500')
+        ours_first = play(OURS, 1, keys_dir=ours_dir, url=server.url, users=users)[0]
+        posix_first = play(POSIX_LOOP, 1, keys_dir=posix_dir, key_lines=keys)[0]
+        ours_again, run = play(OURS, 1, keys_dir=ours_dir, url=server.url, users=users)
+        assert run.changed() == [], 'our re-run changed something'
+        posix_again, run = play(POSIX_LOOP, 1, keys_dir=posix_dir, key_lines=keys)
+        assert run.changed() == [], 'the baseline re-run changed something'
+        with open(os.path.join(ours_dir, 'bench-00')) as ours, open(os.path.join(posix_dir, 'bench-00')) as posix:
+            counts = (len(ours.read().splitlines()), len(posix.read().splitlines()))
+        assert counts == (len(keys), len(keys)), counts
+
+    print('| measure | pairing.tmux | ansible.posix.authorized_key | baseline / ours |')
+    print('|---|---|---|---|')
+    print('| HTTP requests, %d hosts x %d users | %d | %d | %.1fx |' % (
+        HOSTS, USERS, ours_requests, posix_requests, posix_requests / ours_requests))
+    print('| converge %d keys into an empty file | %.2f s | %.2f s | %.1fx |' % (
+        len(keys), ours_first, posix_first, posix_first / ours_first))
+    print('| re-run, nothing to change | %.2f s | %.2f s | %.1fx |' % (
+        ours_again, posix_again, posix_again / ours_again))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
