@@ -1,0 +1,129 @@
+# Copyright: (c) 2026, pairing.tmux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tmux command line, spoken with argument lists and parsed through explicit -F formats.
+
+Also reads the attach wrapper's client records (docs/client-records.md): one file per
+attached guest, ``/run/pairing/clients/<pid>``, ``key=value`` lines, so that a tmux client
+(known by its process id) can be tied to the GitHub user whose key logged in.
+"""
+
+import os
+import pwd
+import re
+
+ACCESS_MIN_VERSION = (3, 3)
+_FIELD = '\t'
+CLIENT_FORMAT = _FIELD.join(('#{client_pid}', '#{client_tty}', '#{client_user}', '#{client_readonly}',
+                             '#{client_created}', '#{session_name}'))
+PANE_FORMAT = _FIELD.join(('#{window_index}', '#{window_name}', '#{pane_index}', '#{pane_pid}'))
+_RECORD_KEYS = ('github_user', 'account', 'read_only', 'since', 'from', 'tty')
+_GITHUB_USER = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$')
+
+
+class TmuxError(Exception):
+    """A tmux command failed; the message says which and what tmux said."""
+
+
+def parse_version(text):
+    """``tmux 3.3a`` -> (3, 3); ``tmux next-3.4`` -> (3, 4); None when unreadable."""
+    match = re.search(r'(\d+)\.(\d+)', text or '')
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def parse_access(text):
+    """``server-access -l`` output -> {account: read_only}."""
+    access = {}
+    for line in text.splitlines():
+        match = re.match(r'^(\S+) \(([RW])\)$', line.strip())
+        if match:
+            access[match.group(1)] = match.group(2) == 'R'
+    return access
+
+
+def parse_clients(text):
+    clients = []
+    for line in text.splitlines():
+        fields = line.split(_FIELD)
+        if len(fields) != 6 or not fields[0].isdigit():
+            continue
+        pid, tty, account, read_only, created, session = fields
+        clients.append({'pid': int(pid), 'tty': tty, 'account': account, 'read_only': read_only == '1',
+                        'since': int(created) if created.isdigit() else None, 'session': session})
+    return clients
+
+
+def parse_panes(text):
+    panes = []
+    for line in text.splitlines():
+        fields = line.split(_FIELD)
+        if len(fields) == 4 and fields[3].isdigit():
+            panes.append({'window_index': int(fields[0]), 'window': fields[1], 'index': int(fields[2]),
+                          'pid': int(fields[3])})
+    return panes
+
+
+def parse_environment(text):
+    """``show-environment`` -> {name: value}; removed variables (``-NAME``) are left out."""
+    return dict(line.split('=', 1) for line in text.splitlines() if '=' in line and not line.startswith('-'))
+
+
+def read_client_records(directory):
+    """{pid: record} from the attach wrapper's files; anything malformed is skipped."""
+    records = {}
+    if not os.path.isdir(directory):
+        return records
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if not name.isdigit() or os.path.islink(path) or not os.path.isfile(path):
+            continue
+        try:
+            with open(path) as handle:
+                fields = dict(line.rstrip('\n').split('=', 1) for line in handle if '=' in line)
+        except (OSError, UnicodeDecodeError):
+            continue
+        record = {key: fields[key] for key in _RECORD_KEYS if key in fields}
+        if _GITHUB_USER.match(record.get('github_user', '')):
+            record['read_only'] = record.get('read_only') == '1'
+            records[int(name)] = record
+    return records
+
+
+class Tmux:
+    """One tmux server (``-S socket``), commands run as the account that owns it."""
+
+    def __init__(self, module, socket_path, run_as=None):
+        self.module = module
+        self.socket_path = socket_path
+        self.binary = module.get_bin_path('tmux', required=True)
+        self.prefix = []
+        if run_as and run_as != pwd.getpwuid(os.geteuid()).pw_name:
+            self.prefix = [module.get_bin_path('runuser', required=True), '-u', run_as, '--']
+
+    def run(self, *args, check=True):
+        command = [*self.prefix, self.binary, '-S', self.socket_path, *args]
+        rc, out, err = self.module.run_command(command, environ_update={'LC_ALL': 'C.UTF-8'})
+        if check and rc != 0:
+            raise TmuxError('tmux %s failed (exit %d): %s' % (args[0], rc, (err or out).strip()))
+        return rc, out, err
+
+    def version(self):
+        return parse_version(self.module.run_command([self.binary, '-V'])[1])
+
+    def running(self):
+        return self.run('list-sessions', '-F', '#{session_name}', check=False)[0] == 0
+
+    def has_session(self, name):
+        return self.run('has-session', '-t', '=' + name, check=False)[0] == 0
+
+    def panes(self, name):
+        return parse_panes(self.run('list-panes', '-s', '-t', '=' + name, '-F', PANE_FORMAT)[1])
+
+    def environment(self, name):
+        return parse_environment(self.run('show-environment', '-t', '=' + name)[1])
+
+    def access(self):
+        return parse_access(self.run('server-access', '-l')[1])
+
+    def clients(self):
+        rc, out = self.run('list-clients', '-F', CLIENT_FORMAT, check=False)[:2]
+        return parse_clients(out) if rc == 0 else []
