@@ -121,8 +121,8 @@ attributes:
     description: Reports what would change and changes nothing.
     support: full
   diff_mode:
-    description: No diff; the result lists the actions taken.
-    support: none
+    description: Shows the session's windows, environment, access and socket before and after.
+    support: full
   platform:
     description: Targets with tmux (3.3 or later for O(access)).
     support: full
@@ -295,6 +295,44 @@ class Session:
                 os.makedirs(directory, mode=0o750 if self.params['socket_group'] else 0o700)
                 os.chown(directory, owner_uid, self._gid() if self.params['socket_group'] else -1)
 
+    def state(self, wanted=False):
+        """What --diff shows: the session as it is, or as this run makes it (``wanted``)."""
+        params = self.params
+        exists = self.tmux.has_session(self.name)
+        windows = [pane['window'] for pane in self.tmux.panes(self.name) if pane['index'] == 0] if exists else []
+        environment = self.tmux.environment(self.name) if exists else {}
+        access = {}
+        if params['access'] is not None and self.tmux.running():
+            access = {user: read_only for user, read_only in self.tmux.access().items()
+                      if user not in (self.owner, 'root')}
+        socket = params['socket_path']
+        group_mode = ''
+        if os.path.exists(socket):
+            info = os.lstat(socket)
+            group_mode = '%s %04o' % (_group(info.st_gid), stat.S_IMODE(info.st_mode))
+        if wanted:
+            exists = params['state'] == 'present'
+            windows = windows + [w['name'] for w in params['windows'] if w['name'] and w['name'] not in windows]
+            environment = dict(environment, **{key: str(value) for key, value in params['environment'].items()})
+            if params['access'] is not None:
+                access = {entry['user']: entry['read_only'] for entry in params['access']
+                          if entry['user'] not in (self.owner, 'root')}
+            mode = params['socket_mode'] or ('0660' if params['socket_group'] else None)
+            if exists and (params['socket_group'] or mode):
+                group, current_mode = group_mode.split() if group_mode else ('', '')
+                wanted_mode = '%04o' % (int(str(mode), 8) if isinstance(mode, str) else mode) if mode else current_mode
+                group_mode = '%s %s' % (params['socket_group'] or group, wanted_mode)
+        if not exists:
+            return ''
+        lines = ['session: %s' % self.name, 'windows: %s' % ', '.join(windows)]
+        lines += ['environment: %s=%s' % (key, environment.get(key)) for key in sorted(params['environment'])]
+        if params['access'] is not None:
+            lines.append('access: %s' % ', '.join('%s (%s)' % (user, 'read-only' if read_only else 'read-write')
+                                                  for user, read_only in sorted(access.items())))
+        if group_mode:
+            lines.append('socket: %s' % group_mode)
+        return '\n'.join(lines) + '\n'
+
     def ensure_session(self):
         windows = self.params['windows'] or [{'name': None, 'panes': []}]
         if not self.tmux.has_session(self.name):
@@ -397,6 +435,13 @@ class Session:
             self.fail('socket_group: no group %s on this host' % self.params['socket_group'])
 
 
+def _group(gid):
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
 def _account(uid):
     try:
         return pwd.getpwuid(uid).pw_name
@@ -430,6 +475,8 @@ def main():
                 session.fail('access needs tmux %d.%d or later for server-access; this host has %s: upgrade tmux, '
                              'or leave access out' % (*ACCESS_MIN_VERSION,
                                                       '%d.%d' % version if version else 'an unknown version'))
+        if module._diff:
+            result['diff'] = dict(before=session.state(), after=session.state(wanted=True))
         if params['state'] == 'absent':
             if session.tmux.has_session(session.name):
                 session.act('kill session %s' % session.name, 'kill-session', '-t', '=' + session.name)

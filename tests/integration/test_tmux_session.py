@@ -206,10 +206,17 @@ def test_an_account_removed_from_access_is_detached_at_once(session):
 def test_check_mode_changes_nothing(session):
     host = session
     args = spec(access=[{'user': 'tmux'}], windows=[*BASE['windows'], {'name': 'more'}])
-    run = run_playbook(PLAY, host.harness.inventory([host.name]), {'session_args': args}, check=True)
+    run = run_playbook(PLAY, host.harness.inventory([host.name]), {'session_args': args}, check=True, diff=True)
     record = run.result('Session')
     assert record['status'] == 'changed'
     assert sorted(record['result']['actions']) == ['create window more', 'revoke tmux-ro']
+    assert record['result']['diff']['before'] == ('session: pairing\nwindows: code, side\nenvironment: PAIRING=yes\n'
+                                                  'access: tmux (read-write), tmux-ro (read-only)\n'
+                                                  'socket: pairing 0660\n')
+    assert record['result']['diff']['after'] == ('session: pairing\nwindows: code, side, more\n'
+                                                 'environment: PAIRING=yes\naccess: tmux (read-write)\n'
+                                                 'socket: pairing 0660\n')
+    assert '+windows: code, side, more' in run.output
     assert 'tmux-ro (R)' in host.run('tmux -S %s server-access -l' % SOCKET).stdout
     assert 'more' not in host.run('tmux -S %s list-windows -t pairing -F "#{window_name}"' % SOCKET).stdout
 
