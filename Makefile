@@ -65,10 +65,10 @@ test: lint sanity pytest molecule
 pytest: setup $(COLLECTION_LINK)
 	$(call PYTEST,tests)
 
-lint: setup
+lint: setup $(COLLECTION_LINK)
 	ruff check .
 	yamllint --strict .
-	ansible-lint
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(COLLECTIONS) ansible-lint
 	antsibull-changelog lint
 
 # ansible-test wants the collection's real path to end in ansible_collections/pairing/tmux,

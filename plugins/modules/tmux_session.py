@@ -417,7 +417,7 @@ class Session:
         selector = self.params['kick']
         kicked = []
         for client in clients:
-            github_user = records.get(client['pid'], {}).get('github_user')
+            github_user = _record(client, records).get('github_user')
             if (client['account'] in selector['accounts'] or github_user in selector['github_users']
                     or (selector['all_guests'] and client['account'] not in (self.owner, 'root'))):
                 kicked.append(client['tty'])
@@ -449,8 +449,27 @@ def _account(uid):
         return 'uid %d' % uid
 
 
+def _record(client, records):
+    """The wrapper's record for a client: keyed by the wrapper's pid, which is the tmux
+    client itself, or an ancestor of it when sudo started the client (read-only guests)."""
+    pid = client['pid']
+    for _level in range(4):
+        if pid in records:
+            return records[pid]
+        pid = _parent(pid)
+    return {}
+
+
+def _parent(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return int(handle.read().rsplit(')', 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _describe(client, records):
-    record = records.get(client['pid'], {})
+    record = _record(client, records)
     since = client['since']
     return {'tty': client['tty'], 'pid': client['pid'], 'account': client['account'],
             'github_user': record.get('github_user'), 'read_only': client['read_only'],

@@ -1,0 +1,62 @@
+# Copyright: (c) 2026, pairing.tmux contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+name: guests
+short_description: Guest names or dicts as the user specs of github_authorized_keys
+version_added: 0.1.0
+description:
+  - Turns a list of GitHub user names (or dicts with C(name)) into dicts for the O(users)
+    option of M(pairing.tmux.github_authorized_keys), with a read-only flag and an expiry
+    for every entry that does not set its own.
+author: pairing.tmux contributors (@pairing-tmux)
+positional: read_only, expires
+options:
+  _input:
+    description: User names, or dicts with C(name) and optionally C(read_only), C(expires), C(source).
+    type: list
+    elements: raw
+    required: true
+  read_only:
+    description: The C(read_only) of entries that do not set one.
+    type: bool
+    default: false
+  expires:
+    description: The C(expires) of entries that do not set one; empty for none.
+    type: str
+    default: ""
+"""
+
+EXAMPLES = r"""
+users: "{{ ['alice', {'name': 'bob', 'expires': '2026-12-31'}] | pairing.tmux.guests }}"
+# => [{"name": "alice", "read_only": false}, {"name": "bob", "read_only": false, "expires": "2026-12-31"}]
+watchers: "{{ ['carol'] | pairing.tmux.guests(true) }}"
+# => [{"name": "carol", "read_only": true}]
+"""
+
+RETURN = r"""
+_value:
+  description: One dict per guest.
+  type: list
+  elements: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+
+def guests(entries, read_only=False, expires=''):
+    specs = []
+    for entry in entries or []:
+        spec = {'name': entry} if isinstance(entry, str) else dict(entry) if isinstance(entry, dict) else None
+        if spec is None:
+            raise AnsibleFilterError('guests: each entry must be a user name or a dict with a name, got %r' % (entry,))
+        spec.setdefault('read_only', read_only)
+        if expires and 'expires' not in spec:
+            spec['expires'] = expires
+        specs.append(spec)
+    return specs
+
+
+class FilterModule:
+    def filters(self):
+        return {'guests': guests}

@@ -1,0 +1,255 @@
+"""The pairing host, proven by guests who try to escape: each escape is its own test and must fail."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import Terminal, make_pairing, ssh_argv
+
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
+              pytest.mark.parametrize('testhosts', [('pair',)], indirect=True)]
+
+OWNER_FILES = '/home/dev/.ssh/authorized_keys /home/dev/.bash_aliases /home/dev/.bashrc /home/dev/.profile'
+
+
+@pytest.fixture(scope='module')
+def pairing(testhosts, key_server, keys):
+    pairing = make_pairing(testhosts, key_server, keys, 'pair')
+    pairing.owner_before = owner_state(pairing.host)
+    run = pairing.converge()
+    assert run.returncode == 0, run.output[-4000:]
+    yield pairing
+    Terminal.close_all()
+
+
+def owner_state(host):
+    return host.run('stat -c "%%n %%U %%a %%s" %s; sha256sum %s; getent passwd dev' % (OWNER_FILES, OWNER_FILES)).stdout
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def banner(port, timeout=3):
+    """What answers on a local port: the first bytes, '' when the channel was refused."""
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=timeout) as conn:
+            conn.settimeout(timeout)
+            return conn.recv(64).decode('latin-1')
+    except OSError:
+        return ''
+
+
+def test_listed_guest_lands_in_the_session_and_typing_arrives(pairing):
+    guest = pairing.terminal('alice-lands', 'alice')
+    try:
+        assert guest.wait_for('dev@pair'), guest.screen()
+        guest.type('echo typed-by-alice')
+        assert 'typed-by-alice' in pairing.pane()
+        joined = pairing.host.run('journalctl -t pairing --no-pager -o cat').stdout
+        assert 'pairing: alice joined (rw) from' in joined
+    finally:
+        guest.close()
+
+
+def test_read_only_guest_cannot_type(pairing):
+    watcher = pairing.terminal('carol-watches', 'carol')
+    try:
+        assert watcher.wait_for('dev@pair'), watcher.screen()
+        watcher.type('echo typed-by-carol')
+        for key in ('(', ')', 'L', ':'):
+            watcher.keys('C-b', key)
+            watcher.type('echo carol-after-%s' % key)
+        assert 'carol' not in pairing.pane()
+        assert 'pairing: carol joined (ro)' in pairing.host.run('journalctl -t pairing -o cat --no-pager').stdout
+    finally:
+        watcher.close()
+
+
+def test_a_remote_command_runs_only_the_wrapper(pairing):
+    result = pairing.ssh('alice', command=['id; touch /tmp/pwned'])
+    assert 'uid=' not in result.stdout
+    assert 'pairing: ignoring the command you asked for' in result.stderr
+    assert pairing.host.run('test -e /tmp/pwned', check=False).returncode == 1
+
+
+def test_no_tty_is_refused(pairing):
+    result = pairing.ssh('alice', '-o', 'RequestTTY=no')
+    assert result.returncode != 0
+    assert 'pairing: no terminal' in result.stderr
+
+
+def test_local_forwarding_connects_nowhere(pairing):
+    port = free_port()
+    tunnel = subprocess.Popen(ssh_argv(pairing.keys, 'alice', pairing.host.address, 22, '-N', '-L',
+                                       '%d:127.0.0.1:22' % port), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.5)
+        assert banner(port) == ''  # sshd refuses the channel: no SSH banner comes through
+    finally:
+        tunnel.kill()
+        tunnel.wait(10)
+
+
+def test_remote_forwarding_is_refused(pairing):
+    result = pairing.ssh('alice', '-N', '-o', 'ExitOnForwardFailure=yes', '-R', '127.0.0.1:47000:127.0.0.1:22',
+                         timeout=30)
+    assert result.returncode != 0
+    assert 'remote port forwarding failed' in result.stderr
+    assert '47000' not in pairing.host.run('ss -ltn').stdout
+
+
+def test_dynamic_forwarding_connects_nowhere(pairing):
+    port = free_port()
+    tunnel = subprocess.Popen(ssh_argv(pairing.keys, 'alice', pairing.host.address, 22, '-N', '-D', str(port)),
+                              stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.5)
+        with socket.create_connection(('127.0.0.1', port), timeout=5) as conn:
+            conn.sendall(b'\x05\x01\x00')  # SOCKS5, no authentication
+            assert conn.recv(2) == b'\x05\x00'
+            conn.sendall(b'\x05\x01\x00\x01' + socket.inet_aton('127.0.0.1') + (22).to_bytes(2, 'big'))
+            reply = conn.recv(10)
+        assert reply[:2] != b'\x05\x00'  # the proxy could not open the connection
+    finally:
+        tunnel.kill()
+        tunnel.wait(10)
+
+
+def test_agent_x11_tunnel_and_forwarding_settings_as_sshd_applies_them(pairing):
+    effective = pairing.host.run('sshd -T -C user=tmux,host=guest,addr=192.0.2.1').stdout.lower().splitlines()
+    for setting in ('disableforwarding yes', 'allowagentforwarding no', 'x11forwarding no', 'permittunnel no',
+                    'allowstreamlocalforwarding no', 'permituserrc no', 'exposeauthinfo yes',
+                    'authenticationmethods publickey', 'forcecommand /usr/local/libexec/pairing-attach'):
+        assert setting in effective, setting
+    # A client that asks for X11 and agent forwarding is told no by the server.
+    argv = ssh_argv(pairing.keys, 'alice', pairing.host.address, 22, '-X', '-A', '-v')
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False, stdin=subprocess.DEVNULL,
+                            env=dict(os.environ, DISPLAY='127.0.0.1:99', SSH_AUTH_SOCK='/nonexistent'))
+    assert 'X11 forwarding request failed' in result.stderr, result.stderr[-2000:]
+
+
+def test_sftp_gets_nothing(pairing):
+    result = subprocess.run(['sftp', '-b', '-', *ssh_argv(pairing.keys, 'alice', pairing.host.address)[1:]],
+                            input='get /etc/hostname /tmp/should-not-exist\n', capture_output=True, text=True,
+                            timeout=30, check=False)
+    assert result.returncode != 0
+    assert not os.path.exists('/tmp/should-not-exist')
+
+
+def test_scp_puts_nothing(pairing, tmp_path):
+    payload = tmp_path / 'payload'
+    payload.write_text('escape')
+    argv = ssh_argv(pairing.keys, 'alice', pairing.host.address)
+    options, target = argv[1:-1], argv[-1]
+    for legacy in ([], ['-O']):
+        result = subprocess.run(['scp', *legacy, *options, str(payload), target + ':/tmp/payload'],
+                                capture_output=True, text=True, timeout=30, check=False)
+        assert result.returncode != 0
+    assert pairing.host.run('test -e /tmp/payload', check=False).returncode == 1
+
+
+def test_a_subsystem_request_runs_only_the_wrapper(pairing):
+    before = pairing.host.run('journalctl -t pairing -o cat --no-pager | grep -c "refused: no terminal"',
+                              check=False).stdout
+    result = pairing.ssh('alice', '-s', command=['sftp'])
+    assert (result.returncode, result.stdout) == (1, '')
+    after = pairing.host.run('journalctl -t pairing -o cat --no-pager | grep -c "refused: no terminal"',
+                             check=False).stdout
+    assert int(after) == int(before or 0) + 1
+
+
+def test_root_login_with_a_guest_key_is_refused(pairing):
+    result = pairing.ssh('alice', user='root', command=['id'])
+    assert result.returncode == 255
+    assert 'Permission denied' in result.stderr
+
+
+def test_an_unlisted_key_is_refused(pairing):
+    result = pairing.ssh('mallory', '-tt')
+    assert result.returncode == 255
+    assert 'Permission denied' in result.stderr
+
+
+def test_the_owner_account_keys_and_dotfiles_are_untouched(pairing):
+    pairing.converge()
+    assert owner_state(pairing.host) == pairing.owner_before
+
+
+def test_second_run_changes_nothing(pairing):
+    run = pairing.converge()
+    assert run.returncode == 0
+    assert run.changed() == [], run.changed()
+
+
+def test_check_mode_changes_nothing(pairing):
+    checksums = 'sha256sum /etc/ssh/pairing/authorized_keys /etc/ssh/sshd_config.d/00-pairing.conf'
+    before = pairing.host.run(checksums).stdout
+    run = pairing.converge(check=True, pairing_guests=['alice'])
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.changed() == ["pairing.tmux.host : Guests' keys from GitHub, nobody else's"]
+    assert pairing.host.run(checksums).stdout == before
+
+
+def test_ssh_audit_finds_no_failure(pairing):
+    ssh_audit = os.path.join(os.path.dirname(sys.executable), 'ssh-audit')
+    result = subprocess.run([ssh_audit, '-n', '-p', '22', pairing.host.address], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert '[fail]' not in result.stdout, result.stdout
+    assert result.returncode in (0, 2), result.stdout  # 0: good, 2: warnings only (3 would be failures)
+
+
+def test_a_failing_key_source_fails_closed_naming_the_user(pairing, key_server, keys):
+    before = pairing.host.run('sha256sum /etc/ssh/pairing/authorized_keys').stdout
+    key_server.set('/bob.keys', 500, 'Internal Server Error')
+    try:
+        run = pairing.converge()
+        assert run.returncode != 0
+        (failed,) = [record for record in run.records if record['status'] == 'failed']
+        assert failed['result']['msg'].startswith('user bob (')
+        assert 'HTTP 500' in failed['result']['msg']
+        assert pairing.host.run('sha256sum /etc/ssh/pairing/authorized_keys').stdout == before
+        guest = pairing.terminal('alice-still', 'alice')
+        try:
+            assert guest.wait_for('dev@pair'), guest.screen()
+        finally:
+            guest.close()
+    finally:
+        key_server.publish('bob', [keys.public('bob')])
+
+
+def test_revoking_a_connected_guest_cuts_their_session(pairing):
+    guest = pairing.terminal('bob-revoked', 'bob')
+    hidden = subprocess.Popen(ssh_argv(pairing.keys, 'bob', pairing.host.address, 22, '-N'), stdin=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    try:
+        assert guest.wait_for('dev@pair'), guest.screen()
+        time.sleep(1)
+        assert hidden.poll() is None  # ssh -N stays connected without running the wrapper
+        run = pairing.converge(pairing_guests=['alice'])
+        assert run.returncode == 0, run.output[-3000:]
+        assert guest.wait_for('[ssh exited'), guest.screen()
+        hidden.wait(15)
+        assert pairing.ssh('bob', '-tt').returncode == 255
+    finally:
+        guest.close()
+        if hidden.poll() is None:
+            hidden.kill()
+        pairing.converge()
+
+
+def test_a_reboot_brings_the_session_back_without_ansible(pairing):
+    pairing.host.reboot()
+    guest = pairing.terminal('after-reboot', 'alice')
+    try:
+        assert guest.wait_for('dev@pair', timeout=30), guest.screen()
+        guest.type('echo after-reboot')
+        assert 'after-reboot' in pairing.pane()
+    finally:
+        guest.close()
