@@ -177,7 +177,12 @@ class Harness:
                         continue
                     if name in running:
                         self._remove(name)
-                    started.append(self._start(name, rootfs, subnet))
+                    taken = {ipaddress.ip_address(host.address) for host in self.hosts().values()}
+                    try:
+                        started.append(self._start(name, rootfs, subnet, taken))
+                    except BaseException:
+                        self._remove(name)
+                        raise
                 self._write_ssh_config()
             with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(started))) as pool:
                 list(pool.map(lambda host: host.wait_for_ssh(timeout), started))
@@ -222,7 +227,7 @@ class Harness:
         dirs = [os.path.join(self.hosts_dir, name) if name else self.hosts_dir for name in names]
         namespaces, links = network.leftovers()
         running = [host for host in self.hosts().values() if host.name not in names]
-        owned = {network.veth_name(ipaddress.ip_address(host.address)) for host in running}
+        owned = {network.veth_name(host.name) for host in running}
         return {
             'processes': sorted(pid for d in dirs for pid in _harness_processes(d)),
             'mounts': [mount for d in dirs for mount in _mounts_under(d)],
@@ -232,16 +237,18 @@ class Harness:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _start(self, name, rootfs, subnet):
+    def _start(self, name, rootfs, subnet, taken):
         directory = os.path.join(self.hosts_dir, name)
-        shutil.rmtree(directory, ignore_errors=True)
+        self._remove(name)  # whatever an interrupted start of the same name left
         for sub in ('upper', 'work', 'merged'):
             os.makedirs(os.path.join(directory, sub))
         subprocess.run(['mount', '-t', 'overlay', 'overlay', '-o', 'lowerdir=%s,upperdir=%s,workdir=%s' % (
             rootfs, os.path.join(directory, 'upper'), os.path.join(directory, 'work')),
             os.path.join(directory, 'merged')], check=True, capture_output=True)
-        address = network.attach(name, subnet)
+        address = network.attach(name, subnet, taken)
         host = Host(self, name, str(address), None)
+        with open(os.path.join(directory, 'state.json'), 'w') as handle:
+            json.dump({'address': host.address, 'supervisor_pid': None}, handle)
         self._personalise(host)
         os.makedirs(self.logs_dir, exist_ok=True)
         log = open(host.log, 'w')  # noqa: SIM115 - handed to the supervisor, closed below

@@ -3,6 +3,7 @@
 Only these addresses and loopback ever carry the tests' traffic.
 """
 
+import hashlib
 import ipaddress
 import json
 import subprocess
@@ -26,8 +27,10 @@ def netns_name(host):
     return '%s-%s' % (PREFIX, host)
 
 
-def veth_name(address):
-    return '%sv%d' % (PREFIX, int(address) & 0xff)
+def veth_name(host):
+    """The host-side end of the host's veth pair; named after the host (15 characters at most)
+    so that teardown can always delete it, even while a dying netns still holds the other end."""
+    return '%sv%s' % (PREFIX, hashlib.sha1(host.encode()).hexdigest()[:10])
 
 
 def ensure_bridge():
@@ -48,20 +51,13 @@ def ensure_bridge():
     return subnet
 
 
-def used_addresses(subnet):
-    """Addresses already given to a host: the peers of the bridge's veths."""
-    links = json.loads(ip('-j', 'link', 'show', 'master', BRIDGE).stdout)
-    return {subnet.network_address + int(link['ifname'][len(PREFIX) + 1:]) for link in links
-            if link['ifname'].startswith(PREFIX + 'v')}
-
-
-def attach(host, subnet):
-    """A fresh netns for ``host`` with eth0 on the bridge; returns its address."""
-    taken = used_addresses(subnet) | {subnet[0], subnet[1], subnet.broadcast_address}
+def attach(host, subnet, taken):
+    """A fresh netns for ``host`` with eth0 on the bridge, at an address not in ``taken``."""
+    taken = set(taken) | {subnet[0], subnet[1], subnet.broadcast_address}
     address = next((a for a in subnet.hosts() if a not in taken), None)
     if address is None:
         raise HarnessError('test host %s: no free address left in %s' % (host, subnet))
-    netns, veth = netns_name(host), veth_name(address)
+    netns, veth = netns_name(host), veth_name(host)
     ip('netns', 'add', netns)
     ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns)
     ip('link', 'set', veth, 'master', BRIDGE, 'up')
@@ -73,7 +69,8 @@ def attach(host, subnet):
 
 
 def detach(host):
-    """Remove the host's netns: its eth0 goes with it, and so does the veth pair."""
+    """Remove the host's veth pair and its netns."""
+    ip('link', 'delete', veth_name(host), check=False)
     ip('netns', 'delete', netns_name(host), check=False)
 
 
