@@ -7,8 +7,7 @@ import sys
 import time
 
 import pytest
-
-from conftest import Terminal, make_pairing, ssh_argv
+from pairing_env import Terminal, make_pairing, ssh_argv
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('pair',)], indirect=True)]

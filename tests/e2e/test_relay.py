@@ -4,8 +4,7 @@ import os
 import time
 
 import pytest
-
-from conftest import Terminal, make_pairing
+from pairing_env import Terminal, make_pairing
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('gw', 'relay')], indirect=True)]

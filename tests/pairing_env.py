@@ -1,0 +1,143 @@
+"""A pairing host (and a relay) converged by the real roles, and guests with real ssh clients.
+
+Shared by tests/e2e/ and benchmarks/connect.py.
+
+Guests' keys are made here by ssh-keygen and served by tests/keyserver.py on 127.0.0.1 (the
+controller fetches them, as it would from GitHub). Each guest's terminal is a real `ssh -tt`
+inside a tmux server of the test's own: send-keys types, capture-pane reads what they see.
+"""
+
+import os
+import shlex
+import subprocess
+import time
+
+from ansible_run import run_playbook
+
+ROLE_PLAY = """
+- name: Pairing host
+  hosts: %(host)s
+  gather_facts: true
+  roles:
+    - role: pairing.tmux.host
+"""
+RELAY_PLAY = """
+- name: Relay
+  hosts: relay
+  gather_facts: false
+  roles:
+    - role: pairing.tmux.relay
+      pairing_relay_tunnel_keys: ["{{ hostvars['%(host)s'].pairing_tunnel_public_key }}"]
+"""
+GUESTS = ('alice', 'bob', 'carol', 'mallory')
+
+
+class Keys:
+    """Guests' key pairs, made on the controller."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        for name in GUESTS:
+            subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', self.private(name)],
+                           check=True)
+
+    def private(self, name):
+        return os.path.join(self.directory, name)
+
+    def public(self, name):
+        with open(self.private(name) + '.pub') as handle:
+            return ' '.join(handle.read().split()[:2])
+
+
+def ssh_argv(keys, guest, address, port=22, *options, user='tmux'):
+    return ['ssh', '-i', keys.private(guest), '-p', str(port), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
+            '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+            '-o', 'ConnectTimeout=10', *options, '%s@%s' % (user, address)]
+
+
+class Terminal:
+    """A guest's terminal: ``ssh -tt`` in the test's own tmux server."""
+
+    server = 'pairing-e2e-%d' % os.getpid()
+
+    def __init__(self, name, argv):
+        self.name = name
+        subprocess.run(['tmux', '-L', self.server, 'new-session', '-d', '-s', name, '-x', '160', '-y', '45',
+                        '%s; echo "[ssh exited $?]"; sleep 100000' % shlex.join(argv)], check=True)
+
+    def keys(self, *keys, literal=False):
+        subprocess.run(['tmux', '-L', self.server, 'send-keys', '-t', '=%s:' % self.name,
+                        *(['-l'] if literal else []), *keys], check=True)
+        time.sleep(0.3)
+
+    def type(self, text):
+        self.keys(text, literal=True)
+        self.keys('Enter')
+
+    def screen(self):
+        return subprocess.run(['tmux', '-L', self.server, 'capture-pane', '-p', '-t', '=%s:' % self.name],
+                              capture_output=True, text=True, check=True).stdout
+
+    def wait_for(self, text, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.screen():
+                return True
+            time.sleep(0.2)
+        return False
+
+    def close(self):
+        subprocess.run(['tmux', '-L', self.server, 'kill-session', '-t', '=%s:' % self.name], check=False,
+                       capture_output=True)
+
+    @classmethod
+    def close_all(cls):
+        subprocess.run(['tmux', '-L', cls.server, 'kill-server'], check=False, capture_output=True)
+
+
+class Pairing:
+    """The converged pairing host, its key server, the guests' keys, and ways to talk to it."""
+
+    def __init__(self, hosts, server, keys, name):
+        self.hosts, self.server, self.keys = hosts, server, keys
+        self.name = name
+        self.host = hosts[name]
+        self.vars = {'pairing_owner': 'dev', 'pairing_guests': ['alice', 'bob'], 'pairing_read_only_guests': ['carol'],
+                     'pairing_github_url': server.url,
+                     # Ansible and the harness log in as root: keep key logins for root.
+                     'pairing_sshd_settings': {'PermitRootLogin': 'prohibit-password'}}
+
+    def converge(self, check=False, relay=False, **overrides):
+        play = ROLE_PLAY + (RELAY_PLAY if relay else '')
+        return run_playbook(play % {'host': self.name}, self.host.harness.inventory(list(self.hosts)),
+                            {**self.vars, **overrides}, check=check)
+
+    def ssh(self, guest, *options, command=(), user='tmux', timeout=30, address=None, port=22):
+        argv = ssh_argv(self.keys, guest, address or self.host.address, port, *options, user=user)
+        return subprocess.run([*argv, *command], capture_output=True, text=True, timeout=timeout, check=False,
+                              stdin=subprocess.DEVNULL)
+
+    def terminal(self, name, guest, *options, address=None, port=22):
+        terminal = Terminal(name, ssh_argv(self.keys, guest, address or self.host.address, port, '-tt', *options))
+        return terminal
+
+    def pane(self):
+        return self.host.run('tmux -S /run/pairing/tmux.sock capture-pane -p -t =pairing:pairing').stdout
+
+
+def prepare_owner(host, harness_key):
+    """The owner `dev`: an ordinary account with its own key and dotfiles."""
+    host.run('id dev || useradd --create-home --shell /bin/bash dev; install -d -o dev -m 700 ~dev/.ssh; '
+             'install -o dev -m 600 /dev/stdin ~dev/.ssh/authorized_keys; '
+             'printf "alias ll=\\"ls -l\\"\\n" | install -o dev -m 644 /dev/stdin ~dev/.bash_aliases',
+             input=harness_key)
+
+
+def make_pairing(testhosts, key_server, keys, name, **overrides):
+    """A Pairing on the test host ``name``, its owner prepared, not converged yet."""
+    host = testhosts[name]
+    with open(host.harness.key + '.pub') as handle:
+        prepare_owner(host, handle.read())
+    pairing = Pairing(testhosts, key_server, keys, name)
+    pairing.vars.update(overrides)
+    return pairing
