@@ -8,7 +8,8 @@ from testhosts import Harness
 
 
 class SessionHosts:
-    """Test hosts booted for this pytest session, all removed when it ends."""
+    """Test hosts booted for one test module, all removed when it ends (a module starts clean,
+    and leaves nothing for the next, whose tests may look at the whole machine)."""
 
     def __init__(self):
         self.harness = Harness()
@@ -22,7 +23,7 @@ class SessionHosts:
         self.harness.down(self.names)
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def testhost_session():
     session = SessionHosts()
     # A CI time-out sends SIGTERM: turn it into the interrupt pytest tears fixtures down on.
@@ -34,7 +35,7 @@ def testhost_session():
         signal.signal(signal.SIGTERM, previous)
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def testhosts(request, testhost_session):
     """Running hosts by name.  Which hosts: parametrise indirectly, e.g.
     ``@pytest.mark.parametrize('testhosts', [('pair', 'relay')], indirect=True)``; default one ``host``."""

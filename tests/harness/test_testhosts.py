@@ -68,7 +68,7 @@ def test_failed_debootstrap_names_its_log_and_leaves_no_rootfs(tmp_path):
                                          [os.path.basename(rootfs.log), 'rootfs.lock'])
 
 
-# Before any test that uses the session's `testhosts` fixture, whose host down --all would end.
+# Before the tests of this module that use the `testhosts` fixture, whose host down --all would end.
 def test_down_all_sweeps_what_a_killed_run_left():
     harness = Harness()
     if harness.hosts():
