@@ -21,9 +21,12 @@ ARTIFACT := $(DIST)/pairing-tmux-$(VERSION).tar.gz
 SYSTEM_PACKAGES := git make python3-venv openssh-client tmux shellcheck debootstrap systemd-container iproute2
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help setup system-deps test lint sanity units pytest molecule testhosts benchmark-keys build changelog clean
+.PHONY: help pair status unpair setup system-deps test lint sanity units pytest molecule testhosts benchmark-keys build changelog clean
 
 help:
+	@echo 'make pair PAIR=alice[,bob] [READ_ONLY=carol]   let GitHub users into the tmux session on this box'
+	@echo 'make status       how guests connect, who is connected'
+	@echo 'make unpair PAIR=alice|all [TUNNEL=down]       revoke, and end their connections'
 	@echo 'make setup        create $(VENV) with pinned tools (done by every target that needs it)'
 	@echo 'make system-deps  apt-get install what the tests need: $(SYSTEM_PACKAGES)'
 	@echo 'make test         everything CI runs: lint, sanity, every pytest suite in tests/, molecule'
@@ -87,6 +90,22 @@ sanity: setup
 
 units: setup $(COLLECTION_LINK)
 	$(call PYTEST,tests/unit)
+
+# The main job, on this box: make pair PAIR=alice[,bob] [READ_ONLY=carol]; make status; make unpair PAIR=alice|all.
+# Not root: sudo asks for your password once (become).
+BECOME_PASS := $(if $(filter 0,$(shell id -u)),,--ask-become-pass)
+PLAYBOOK = ansible-playbook $(BECOME_PASS) playbooks/$(1).yml
+
+pair: setup $(COLLECTION_LINK)
+	@test -n "$(PAIR)$(READ_ONLY)" || { echo 'usage: make pair PAIR=<github user>[,<github user>...] [READ_ONLY=<github user>]' >&2; exit 2; }
+	$(call PLAYBOOK,pair) -e pair=$(PAIR) -e read_only=$(READ_ONLY)
+
+status: setup $(COLLECTION_LINK)
+	$(call PLAYBOOK,status)
+
+unpair: setup $(COLLECTION_LINK)
+	@test -n "$(PAIR)" || { echo 'usage: make unpair PAIR=<github user>[,...]|all [TUNNEL=down]' >&2; exit 2; }
+	$(call PLAYBOOK,unpair) -e pair=$(PAIR) $(if $(TUNNEL),-e tunnel=$(TUNNEL))
 
 # Molecule scenarios in extensions/molecule/, on test hosts (needs root).
 molecule: setup $(COLLECTION_LINK)

@@ -23,7 +23,7 @@ ROLE_PLAY = """
 """
 RELAY_PLAY = """
 - name: Relay
-  hosts: relay
+  hosts: %(relay)s
   gather_facts: false
   roles:
     - role: pairing.tmux.relay
@@ -109,7 +109,7 @@ class Pairing:
 
     def converge(self, check=False, relay=False, **overrides):
         play = ROLE_PLAY + (RELAY_PLAY if relay else '')
-        return run_playbook(play % {'host': self.name}, self.host.harness.inventory(list(self.hosts)),
+        return run_playbook(play % {'host': self.name, 'relay': 'relay'}, self.host.harness.inventory(list(self.hosts)),
                             {**self.vars, **overrides}, check=check)
 
     def ssh(self, guest, *options, command=(), user='tmux', timeout=30, address=None, port=22):
@@ -141,3 +141,14 @@ def make_pairing(testhosts, key_server, keys, name, **overrides):
     pairing = Pairing(testhosts, key_server, keys, name)
     pairing.vars.update(overrides)
     return pairing
+
+
+def wait_for_listener(host, port, timeout=60):
+    """Until something listens on ``port`` of ``host`` (a relay, once the tunnel is up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ':%d ' % port in host.run('ss -Hltn', check=False).stdout:
+            return
+        time.sleep(0.5)
+    log = host.run('journalctl -n 20 -u ssh', check=False).stdout
+    raise AssertionError('nothing listened on %s:%d within %d s: %s' % (host.name, port, timeout, log))

@@ -6,16 +6,18 @@ name: guests
 short_description: Guest names or dicts as the user specs of github_authorized_keys
 version_added: 0.1.0
 description:
-  - Turns a list of GitHub user names (or dicts with C(name)) into dicts for the O(users)
-    option of M(pairing.tmux.github_authorized_keys), with a read-only flag and an expiry
-    for every entry that does not set its own.
+  - Turns GitHub user names (a list, or one string of names separated by commas or spaces, as
+    typed after C(-e pair=)) or dicts with C(name) into dicts for the O(users) option of
+    M(pairing.tmux.github_authorized_keys), with a read-only flag and an expiry for every
+    entry that does not set its own.
 author: pairing.tmux contributors (@pairing-tmux)
 positional: read_only, expires
 options:
   _input:
-    description: User names, or dicts with C(name) and optionally C(read_only), C(expires), C(source).
-    type: list
-    elements: raw
+    description:
+      - User names, or dicts with C(name) and optionally C(read_only), C(expires), C(source).
+      - A string is split at commas and spaces; an empty string or null is no user.
+    type: raw
     required: true
   read_only:
     description: The C(read_only) of entries that do not set one.
@@ -32,6 +34,8 @@ users: "{{ ['alice', {'name': 'bob', 'expires': '2026-12-31'}] | pairing.tmux.gu
 # => [{"name": "alice", "read_only": false}, {"name": "bob", "read_only": false, "expires": "2026-12-31"}]
 watchers: "{{ ['carol'] | pairing.tmux.guests(true) }}"
 # => [{"name": "carol", "read_only": true}]
+typed: "{{ 'alice, bob' | pairing.tmux.guests }}"
+# => [{"name": "alice", "read_only": false}, {"name": "bob", "read_only": false}]
 """
 
 RETURN = r"""
@@ -45,6 +49,8 @@ from ansible.errors import AnsibleFilterError
 
 
 def guests(entries, read_only=False, expires=''):
+    if isinstance(entries, str):
+        entries = entries.replace(',', ' ').split()
     specs = []
     for entry in entries or []:
         spec = {'name': entry} if isinstance(entry, str) else dict(entry) if isinstance(entry, dict) else None

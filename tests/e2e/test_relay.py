@@ -1,10 +1,9 @@
 """Guest -> relay -> reverse tunnel -> pairing host -> tmux, all real (tunnel provider `ssh`)."""
 
 import os
-import time
 
 import pytest
-from pairing_env import Terminal, make_pairing
+from pairing_env import Terminal, make_pairing, wait_for_listener
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('gw', 'relay')], indirect=True)]
@@ -19,19 +18,9 @@ def pairing(testhosts, key_server, keys):
                            pairing_relay_host=relay.address, pairing_relay_port=PORT)
     run = pairing.converge(relay=True)
     assert run.returncode == 0, run.output[-4000:]
-    wait_for_tunnel(relay)
+    wait_for_listener(relay, PORT)
     yield pairing
     Terminal.close_all()
-
-
-def wait_for_tunnel(relay, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ':%d ' % PORT in relay.run('ss -Hltn', check=False).stdout:
-            return
-        time.sleep(0.5)
-    log = relay.run('journalctl -n 20 -u ssh', check=False).stdout
-    raise AssertionError('the tunnel never listened on the relay: %s' % log)
 
 
 def test_a_guest_lands_through_the_relay(pairing, testhosts):
@@ -68,7 +57,7 @@ def test_second_run_changes_nothing(pairing):
 def test_a_reboot_brings_the_tunnel_back_without_ansible(pairing, testhosts):
     relay = testhosts['relay']
     pairing.host.reboot()
-    wait_for_tunnel(relay)
+    wait_for_listener(relay, PORT)
     guest = pairing.terminal('relay-after-reboot', 'alice', address=relay.address, port=PORT)
     try:
         assert guest.wait_for('dev@gw', timeout=30), guest.screen()
