@@ -21,12 +21,13 @@ ARTIFACT := $(DIST)/pairing-tmux-$(VERSION).tar.gz
 SYSTEM_PACKAGES := git make python3-venv openssh-client tmux shellcheck debootstrap systemd-container iproute2
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help pair status unpair setup system-deps test lint sanity units pytest molecule testhosts benchmark-keys build changelog clean
+.PHONY: help pair status unpair demo setup system-deps test lint sanity units pytest molecule testhosts benchmark-keys build changelog clean
 
 help:
 	@echo 'make pair PAIR=alice[,bob] [READ_ONLY=carol]   let GitHub users into the tmux session on this box'
 	@echo 'make status       how guests connect, who is connected'
 	@echo 'make unpair PAIR=alice|all [TUNNEL=down]       revoke, and end their connections'
+	@echo 'make demo         the whole story on throwaway test hosts, in about a minute (root)'
 	@echo 'make setup        create $(VENV) with pinned tools (done by every target that needs it)'
 	@echo 'make system-deps  apt-get install what the tests need: $(SYSTEM_PACKAGES)'
 	@echo 'make test         everything CI runs: lint, sanity, every pytest suite in tests/, molecule'
@@ -106,6 +107,10 @@ status: setup $(COLLECTION_LINK)
 unpair: setup $(COLLECTION_LINK)
 	@test -n "$(PAIR)" || { echo 'usage: make unpair PAIR=<github user>[,...]|all [TUNNEL=down]' >&2; exit 2; }
 	$(call PLAYBOOK,unpair) -e pair=$(PAIR) $(if $(TUNNEL),-e tunnel=$(TUNNEL))
+
+# The whole story on throwaway test hosts, no account anywhere (needs root).
+demo: setup $(COLLECTION_LINK)
+	python tools/demo.py
 
 # Molecule scenarios in extensions/molecule/, on test hosts (needs root).
 molecule: setup $(COLLECTION_LINK)

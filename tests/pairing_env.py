@@ -98,9 +98,9 @@ class Terminal:
 class Pairing:
     """The converged pairing host, its key server, the guests' keys, and ways to talk to it."""
 
-    def __init__(self, hosts, server, keys, name):
+    def __init__(self, hosts, server, keys, name, relay='relay'):
         self.hosts, self.server, self.keys = hosts, server, keys
-        self.name = name
+        self.name, self.relay = name, relay
         self.host = hosts[name]
         self.vars = {'pairing_owner': 'dev', 'pairing_guests': ['alice', 'bob'], 'pairing_read_only_guests': ['carol'],
                      'pairing_github_url': server.url,
@@ -109,8 +109,9 @@ class Pairing:
 
     def converge(self, check=False, relay=False, **overrides):
         play = ROLE_PLAY + (RELAY_PLAY if relay else '')
-        return run_playbook(play % {'host': self.name, 'relay': 'relay'}, self.host.harness.inventory(list(self.hosts)),
-                            {**self.vars, **overrides}, check=check)
+        inventory = self.host.harness.inventory(list(self.hosts))
+        return run_playbook(play % {'host': self.name, 'relay': self.relay}, inventory, {**self.vars, **overrides},
+                            check=check)
 
     def ssh(self, guest, *options, command=(), user='tmux', timeout=30, address=None, port=22):
         argv = ssh_argv(self.keys, guest, address or self.host.address, port, *options, user=user)
@@ -133,12 +134,12 @@ def prepare_owner(host, harness_key):
              input=harness_key)
 
 
-def make_pairing(testhosts, key_server, keys, name, **overrides):
+def make_pairing(testhosts, key_server, keys, name, relay='relay', **overrides):
     """A Pairing on the test host ``name``, its owner prepared, not converged yet."""
     host = testhosts[name]
     with open(host.harness.key + '.pub') as handle:
         prepare_owner(host, handle.read())
-    pairing = Pairing(testhosts, key_server, keys, name)
+    pairing = Pairing(testhosts, key_server, keys, name, relay)
     pairing.vars.update(overrides)
     return pairing
 

@@ -252,3 +252,21 @@ def test_a_reboot_brings_the_session_back_without_ansible(pairing):
         assert 'after-reboot' in pairing.pane()
     finally:
         guest.close()
+
+
+def test_an_owner_without_a_key_keeps_password_logins_alone(pairing):
+    def password_login(user):
+        settings = pairing.host.run('sshd -T -C user=%s,host=h,addr=192.0.2.1' % user).stdout.splitlines()
+        return [line for line in settings if line.startswith('passwordauthentication ')]
+
+    assert password_login('dev') == ['passwordauthentication no']
+    pairing.host.run('mv /home/dev/.ssh/authorized_keys /root/dev-keys')
+    try:
+        run = pairing.converge()
+        assert run.returncode == 0, run.output[-3000:]
+        assert password_login('dev') == ['passwordauthentication yes']
+        assert password_login('tmux') == password_login('someone') == ['passwordauthentication no']
+    finally:
+        pairing.host.run('mv /root/dev-keys /home/dev/.ssh/authorized_keys')
+    pairing.converge()
+    assert password_login('dev') == ['passwordauthentication no']
