@@ -270,3 +270,18 @@ def test_an_owner_without_a_key_keeps_password_logins_alone(pairing):
         pairing.host.run('mv /root/dev-keys /home/dev/.ssh/authorized_keys')
     pairing.converge()
     assert password_login('dev') == ['passwordauthentication no']
+
+
+def test_state_absent_removes_everything_the_role_added(pairing):
+    run = pairing.converge(pairing_state='absent')
+    assert run.returncode == 0, run.output[-3000:]
+    left = pairing.host.run('ls -d /etc/ssh/sshd_config.d/00-pairing.conf /etc/systemd/system/pairing-*.service '
+                            '/etc/sudoers.d/pairing /etc/tmpfiles.d/pairing.conf /usr/local/libexec/pairing-* '
+                            '/etc/ssh/pairing /run/pairing /var/lib/pairing 2>/dev/null', check=False).stdout
+    assert left == ''
+    assert pairing.host.run('getent passwd tmux tmux-ro; getent group pairing', check=False).stdout == ''
+    assert pairing.host.run('systemctl is-active pairing-tmux.service', check=False).stdout.strip() == 'inactive'
+    assert pairing.ssh('alice', '-tt').returncode == 255
+    assert pairing.host.run('sshd -t && systemctl is-active ssh').stdout.strip() == 'active'
+    assert owner_state(pairing.host) == pairing.owner_before
+    assert pairing.converge(pairing_state='absent').changed() == []
