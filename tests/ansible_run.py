@@ -29,7 +29,7 @@ class Run:
         return [record['task'] for record in self.records if record['status'] == 'changed']
 
 
-def run_playbook(playbook, inventory, extra_vars=None, check=False, diff=False, env=None):
+def run_playbook(playbook, inventory, extra_vars=None, check=False, diff=False, env=None, options=()):
     """``playbook``: a path, or YAML text written to a temporary file.  ``inventory``: a dict."""
     with tempfile.TemporaryDirectory() as work:
         if '\n' in playbook:
@@ -44,7 +44,7 @@ def run_playbook(playbook, inventory, extra_vars=None, check=False, diff=False, 
         command = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory_path, playbook]
         if extra_vars:
             command += ['-e', json.dumps(extra_vars)]
-        command += ['--check'] * check + ['--diff'] * diff
+        command += ['--check'] * check + ['--diff'] * diff + list(options)
         environment = dict(os.environ,
                            ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'),
                            ANSIBLE_CALLBACK_PLUGINS=os.path.join(TESTS, 'callback_plugins'),
