@@ -107,11 +107,11 @@ class Pairing:
                      # Ansible and the harness log in as root: keep key logins for root.
                      'pairing_sshd_settings': {'PermitRootLogin': 'prohibit-password'}}
 
-    def converge(self, check=False, relay=False, **overrides):
+    def converge(self, check=False, relay=False, options=(), **overrides):
         play = ROLE_PLAY + (RELAY_PLAY if relay else '')
         inventory = self.host.harness.inventory(list(self.hosts))
         return run_playbook(play % {'host': self.name, 'relay': self.relay}, inventory, {**self.vars, **overrides},
-                            check=check)
+                            check=check, options=options)
 
     def ssh(self, guest, *options, command=(), user='tmux', timeout=30, address=None, port=22):
         argv = ssh_argv(self.keys, guest, address or self.host.address, port, *options, user=user)
