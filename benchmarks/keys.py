@@ -39,7 +39,8 @@ OURS = """
         path: "{{ keys_dir }}/{{ inventory_hostname }}"
         github_url: "{{ url }}"
 """
-POSIX_URL = """
+# The baseline: one authorized_key task per item; %(key)s and %(items)s are Jinja expressions.
+POSIX = """
 - name: Baseline
   hosts: all
   gather_facts: false
@@ -49,22 +50,11 @@ POSIX_URL = """
         user: root
         path: "{{ keys_dir }}/{{ inventory_hostname }}"
         manage_dir: false
-        key: "{{ url }}/{{ item }}.keys"
-      loop: "{{ users }}"
+        key: "{{ %(key)s }}"
+      loop: "{{ %(items)s }}"
 """
-POSIX_LOOP = """
-- name: Baseline
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Keys
-      ansible.posix.authorized_key:
-        user: root
-        path: "{{ keys_dir }}/{{ inventory_hostname }}"
-        manage_dir: false
-        key: "{{ item }}"
-      loop: "{{ key_lines }}"
-"""
+POSIX_URL = POSIX % {'key': "url ~ '/' ~ item ~ '.keys'", 'items': 'users'}
+POSIX_LOOP = POSIX % {'key': 'item', 'items': 'key_lines'}
 
 
 def make_keys(count, directory):
