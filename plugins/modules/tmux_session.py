@@ -317,10 +317,10 @@ class Session:
             if params['access'] is not None:
                 access = {entry['user']: entry['read_only'] for entry in params['access']
                           if entry['user'] not in (self.owner, 'root')}
-            mode = params['socket_mode'] or ('0660' if params['socket_group'] else None)
-            if exists and (params['socket_group'] or mode):
+            mode = self.socket_mode()
+            if exists and (params['socket_group'] or mode is not None):
                 group, current_mode = group_mode.split() if group_mode else ('', '')
-                wanted_mode = '%04o' % (int(str(mode), 8) if isinstance(mode, str) else mode) if mode else current_mode
+                wanted_mode = current_mode if mode is None else '%04o' % mode
                 group_mode = '%s %s' % (params['socket_group'] or group, wanted_mode)
         if not exists:
             return ''
@@ -373,9 +373,14 @@ class Session:
         panes = window['panes']
         return [panes[0]['command']] if panes and panes[0]['command'] else []
 
+    def socket_mode(self):
+        """The socket's wanted mode as a number, or None to leave tmux's own."""
+        mode = self.params['socket_mode'] or ('0660' if self.params['socket_group'] else None)
+        return int(str(mode), 8) if isinstance(mode, str) else mode
+
     def ensure_socket(self):
         path = self.params['socket_path']
-        mode = self.params['socket_mode'] or ('0660' if self.params['socket_group'] else None)
+        wanted = self.socket_mode()
         if not os.path.exists(path):
             return
         info = os.lstat(path)
@@ -383,12 +388,10 @@ class Session:
             self.actions.append('socket group %s' % self.params['socket_group'])
             if not self.module.check_mode:
                 os.chown(path, -1, self._gid())
-        if mode is not None:
-            wanted = int(str(mode), 8) if isinstance(mode, str) else mode
-            if stat.S_IMODE(info.st_mode) != wanted:
-                self.actions.append('socket mode %04o' % wanted)
-                if not self.module.check_mode:
-                    os.chmod(path, wanted)
+        if wanted is not None and stat.S_IMODE(info.st_mode) != wanted:
+            self.actions.append('socket mode %04o' % wanted)
+            if not self.module.check_mode:
+                os.chmod(path, wanted)
 
     def ensure_access(self):
         wanted = {}
