@@ -30,6 +30,7 @@ RELAY_PLAY = """
       pairing_relay_tunnel_keys: ["{{ hostvars['%(host)s'].pairing_tunnel_public_key }}"]
 """
 GUESTS = ('alice', 'bob', 'carol', 'mallory')
+SOCKET = '/run/pairing/tmux.sock'  # the host role's pairing_socket
 
 
 class Keys:
@@ -123,7 +124,7 @@ class Pairing:
         return terminal
 
     def pane(self):
-        return self.host.run('tmux -S /run/pairing/tmux.sock capture-pane -p -t =pairing:pairing').stdout
+        return self.host.run('tmux -S %s capture-pane -p -t =pairing:pairing' % SOCKET).stdout
 
 
 def prepare_owner(host, harness_key):

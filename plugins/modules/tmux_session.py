@@ -454,7 +454,8 @@ def _account(uid):
 
 def _record(client, records):
     """The wrapper's record for a client: keyed by the wrapper's pid, which is the tmux
-    client itself, or an ancestor of it when sudo started the client (read-only guests)."""
+    client itself, or an ancestor of it when sudo and the watcher started the client
+    (read-only guests)."""
     pid = client['pid']
     for _level in range(4):
         if pid in records:

@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from pairing_env import Terminal, make_pairing, ssh_argv
+from pairing_env import SOCKET, Terminal, make_pairing, ssh_argv
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('pair',)], indirect=True)]
@@ -57,18 +57,38 @@ def test_listed_guest_lands_in_the_session_and_typing_arrives(pairing):
         guest.close()
 
 
-def test_read_only_guest_cannot_type(pairing):
+def test_read_only_guest_cannot_type_even_through_a_binding_that_lifts_read_only(pairing):
+    host = pairing.host
+    # The owner binds a key that clears a client's read-only flag, as a guest would love.
+    host.run('runuser -u dev -- tmux -S %s bind-key -T prefix F12 switch-client -r' % SOCKET)
     watcher = pairing.terminal('carol-watches', 'carol')
     try:
-        assert watcher.wait_for('dev@pair'), watcher.screen()
+        # Control: a tmux-ro client attached straight to tmux (no watcher) lifts its flag with F12,
+        # although the account has `server-access -r`: tmux alone is no boundary.
+        host.run("tmux -L control new-session -d -x 80 -y 24 "
+                 "'runuser -u tmux-ro -- tmux -S %s attach -r -t =pairing'; sleep 1; "
+                 "tmux -L control send-keys C-b F12; sleep 0.5; "
+                 "tmux -L control send-keys -l 'echo control-lifted'; tmux -L control send-keys Enter; sleep 0.5; "
+                 "tmux -L control kill-server" % SOCKET)
+        assert 'control-lifted' in pairing.pane()
+
+        assert watcher.wait_for('control-lifted'), watcher.screen()
         watcher.type('echo typed-by-carol')
-        for key in ('(', ')', 'L', ':'):
+        for key in ('F12', '(', ')', 'L', ':'):
             watcher.keys('C-b', key)
             watcher.type('echo carol-after-%s' % key)
         assert 'carol' not in pairing.pane()
-        assert 'pairing: carol joined (ro)' in pairing.host.run('journalctl -t pairing -o cat --no-pager').stdout
+        client_format = '#{client_user} #{client_readonly} #{client_width}x#{client_height}'
+        clients = host.run('tmux -S %s list-clients -F "%s"' % (SOCKET, client_format)).stdout.split('\n')
+        assert 'tmux-ro 1 160x45' in clients  # still read-only; the watcher passed on the window size
+        assert 'pairing: carol joined (ro)' in host.run('journalctl -t pairing -o cat --no-pager').stdout
+
+        watcher.keys('q')
+        assert watcher.wait_for('[ssh exited 0]'), watcher.screen()
+        assert 'tmux-ro' not in host.run('tmux -S %s list-clients -F "#{client_user}"' % SOCKET).stdout
     finally:
         watcher.close()
+        host.run('runuser -u dev -- tmux -S %s unbind-key -T prefix F12' % SOCKET)
 
 
 def test_a_remote_command_runs_only_the_wrapper(pairing):
