@@ -64,7 +64,7 @@ def main():
             guest = pairing.terminal('bench-guest', 'alice')
             assert guest.wait_for('dev@' + NAMES[0]), guest.screen()
             guest.type('echo bench-typed')
-            assert 'bench-typed' in pairing.pane()
+            assert pairing.pane_shows('bench-typed'), pairing.pane()
             bare_to_guest = time.monotonic() - started
             Terminal.close_all()
 

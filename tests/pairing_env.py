@@ -56,6 +56,17 @@ def ssh_argv(keys, guest, address, port=22, *options, user='tmux'):
             '-o', 'ConnectTimeout=10', *options, '%s@%s' % (user, address)]
 
 
+def shows(read, text, timeout=15):
+    """Whether text shows in read() within timeout seconds: keys travel through ssh and tmux."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if text in read():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
 class Terminal:
     """A guest's terminal: ``ssh -tt`` in the test's own tmux server."""
 
@@ -80,12 +91,7 @@ class Terminal:
                               capture_output=True, text=True, check=True).stdout
 
     def wait_for(self, text, timeout=15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text in self.screen():
-                return True
-            time.sleep(0.2)
-        return False
+        return shows(self.screen, text, timeout)
 
     def close(self):
         subprocess.run(['tmux', '-L', self.server, 'kill-session', '-t', '=%s:' % self.name], check=False,
@@ -125,6 +131,9 @@ class Pairing:
 
     def pane(self):
         return self.host.run('tmux -S %s capture-pane -p -t =pairing:pairing' % SOCKET).stdout
+
+    def pane_shows(self, text):
+        return shows(self.pane, text)
 
 
 def prepare_owner(host, harness_key):

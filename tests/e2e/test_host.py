@@ -50,7 +50,7 @@ def test_listed_guest_lands_in_the_session_and_typing_arrives(pairing):
     try:
         assert guest.wait_for('dev@pair'), guest.screen()
         guest.type('echo typed-by-alice')
-        assert 'typed-by-alice' in pairing.pane()
+        assert pairing.pane_shows('typed-by-alice'), pairing.pane()
         joined = pairing.host.run('journalctl -t pairing --no-pager -o cat').stdout
         assert 'pairing: alice joined (rw) from' in joined
     finally:
@@ -70,7 +70,7 @@ def test_read_only_guest_cannot_type_even_through_a_binding_that_lifts_read_only
                  "tmux -L control send-keys C-b F12; sleep 0.5; "
                  "tmux -L control send-keys -l 'echo control-lifted'; tmux -L control send-keys Enter; sleep 0.5; "
                  "tmux -L control kill-server" % SOCKET)
-        assert 'control-lifted' in pairing.pane()
+        assert pairing.pane_shows('control-lifted'), pairing.pane()
 
         assert watcher.wait_for('control-lifted'), watcher.screen()
         watcher.type('echo typed-by-carol')
@@ -269,7 +269,7 @@ def test_a_reboot_brings_the_session_back_without_ansible(pairing):
     try:
         assert guest.wait_for('dev@pair', timeout=30), guest.screen()
         guest.type('echo after-reboot')
-        assert 'after-reboot' in pairing.pane()
+        assert pairing.pane_shows('after-reboot'), pairing.pane()
     finally:
         guest.close()
 

@@ -28,7 +28,7 @@ def test_a_guest_lands_through_the_relay(pairing, testhosts):
     try:
         assert guest.wait_for('dev@gw'), guest.screen()
         guest.type('echo via-the-relay')
-        assert 'via-the-relay' in pairing.pane()
+        assert pairing.pane_shows('via-the-relay'), pairing.pane()
     finally:
         guest.close()
 

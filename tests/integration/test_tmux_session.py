@@ -6,6 +6,7 @@ import time
 
 import pytest
 from ansible_run import run_playbook
+from pairing_env import shows
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('tmux',)], indirect=True)]
@@ -121,7 +122,7 @@ def test_read_write_guest_types_into_the_session(session):
     guest = Guest(host, 'rw', 'tmux')
     try:
         guest.type('echo typed-by-rw-guest')
-        assert 'typed-by-rw-guest' in pane_text(host)
+        assert shows(lambda: pane_text(host), 'typed-by-rw-guest'), pane_text(host)
     finally:
         guest.close()
 
@@ -151,7 +152,7 @@ def test_an_account_not_in_access_is_refused(session):
     host = session
     guest = Guest(host, 'stranger', 'stranger')
     try:
-        assert 'access not allowed' in guest.screen()
+        assert shows(guest.screen, 'access not allowed'), guest.screen()
     finally:
         guest.close()
 
@@ -171,7 +172,7 @@ def test_clients_kick_by_github_user_and_by_account(session):
         record = converge(host, **spec(kick={'github_users': ['alice']}))
         assert record['result']['kicked'] == [by_account['tmux']['tty']]
         assert [c['account'] for c in record['result']['clients']] == ['tmux-ro']
-        assert 'detached' in alice.screen()
+        assert shows(alice.screen, 'detached'), alice.screen()
 
         record = converge(host, **spec(kick={'accounts': ['tmux-ro']}))
         assert record['result']['kicked'] == [by_account['tmux-ro']['tty']]
