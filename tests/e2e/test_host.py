@@ -77,6 +77,9 @@ def test_read_only_guest_cannot_type_even_through_a_binding_that_lifts_read_only
         for key in ('F12', '(', ')', 'L', ':'):
             watcher.keys('C-b', key)
             watcher.type('echo carol-after-%s' % key)
+        # The owner types last: once that shows, carol's earlier keys have had their chance.
+        host.run('runuser -u dev -- tmux -S %s send-keys -t =pairing:pairing "echo owner-typed" Enter' % SOCKET)
+        assert pairing.pane_shows('owner-typed'), pairing.pane()
         assert 'carol' not in pairing.pane()
         client_format = '#{client_user} #{client_readonly} #{client_width}x#{client_height}'
         clients = host.run('tmux -S %s list-clients -F "%s"' % (SOCKET, client_format)).stdout.split('\n')
