@@ -60,3 +60,21 @@ def run_playbook(playbook, inventory, extra_vars=None, check=False, diff=False, 
             with open(record_path) as handle:
                 records = json.load(handle)
         return Run(process, records)
+
+
+MODULE_PLAY = """
+- name: One module on one test host
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Module
+      %s: "{{ module_args }}"
+      environment: "{{ module_environment }}"
+"""
+
+
+def run_module(host, module, args, environment=None, **options):
+    """One task of ``module`` with ``args`` on a test host: the Run and that task's record."""
+    extra_vars = {'module_args': args, 'module_environment': environment or {}}
+    run = run_playbook(MODULE_PLAY % module, host.harness.inventory([host.name]), extra_vars, **options)
+    return run, run.result('Module')

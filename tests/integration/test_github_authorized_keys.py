@@ -4,7 +4,7 @@ import hashlib
 import os
 
 import pytest
-from ansible_run import run_playbook
+from ansible_run import run_module
 from keyserver import KeyServer
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
@@ -12,15 +12,6 @@ pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root
 
 OWNER = ("# the owner's own lines: never touched\n"
          'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGz4yBfcQ0F9J/XuoPwKCBXTn4kxOrRj0FqViR1E5AFM me\n')
-TASK = 'Guests'
-PLAY = """
-- name: Keys
-  hosts: keys
-  gather_facts: false
-  tasks:
-    - name: Guests
-      pairing.tmux.github_authorized_keys: "{{ keys_args }}"
-"""
 
 
 @pytest.fixture(scope='module')
@@ -41,8 +32,7 @@ def server(ed25519_lines):
 
 def converge(host, server, check=False, diff=False, **args):
     args.setdefault('github_url', server.url)
-    run = run_playbook(PLAY, host.harness.inventory([host.name]), {'keys_args': args}, check=check, diff=diff)
-    return run, run.result(TASK)
+    return run_module(host, 'pairing.tmux.github_authorized_keys', args, check=check, diff=diff)
 
 
 def read(host, path):

@@ -7,20 +7,12 @@ import socket
 import time
 
 import pytest
-from ansible_run import run_playbook
+from ansible_run import run_module
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('ngrok',)], indirect=True)]
 
 DOUBLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'ngrok', 'fake_ngrok.py')
-PLAY = """
-- name: Tunnel
-  hosts: ngrok
-  gather_facts: false
-  tasks:
-    - name: Tunnel
-      pairing.tmux.ngrok_tunnel: "{{ tunnel_args }}"
-"""
 
 
 @pytest.fixture(scope='module')
@@ -32,9 +24,7 @@ def host(testhosts):
 
 
 def tunnel(host, options=(), check=False, diff=False, **args):
-    run = run_playbook(PLAY, host.harness.inventory([host.name]), {'tunnel_args': args}, check=check, diff=diff,
-                       options=options)
-    return run, run.result('Tunnel')
+    return run_module(host, 'pairing.tmux.ngrok_tunnel', args, check=check, diff=diff, options=options)
 
 
 def main_pid(host):

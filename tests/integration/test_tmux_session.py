@@ -5,22 +5,13 @@ import os
 import time
 
 import pytest
-from ansible_run import run_playbook
+from ansible_run import run_module
 from pairing_env import shows
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('tmux',)], indirect=True)]
 
 SOCKET = '/run/pairing/tmux.sock'
-PLAY = """
-- name: Session
-  hosts: tmux
-  gather_facts: false
-  tasks:
-    - name: Session
-      pairing.tmux.tmux_session: "{{ session_args }}"
-      environment: "{{ task_environment | default({}) }}"
-"""
 BASE = {'run_as': 'dev', 'socket_path': SOCKET, 'socket_group': 'pairing',
         'windows': [{'name': 'code'}, {'name': 'side', 'panes': [{'command': 'sleep 100000'},
                                                                  {'command': 'sleep 200000', 'split': 'horizontal'}]}],
@@ -48,11 +39,7 @@ def session(host):
 
 
 def converge(host, check=False, task_environment=None, **args):
-    extra = {'session_args': args}
-    if task_environment:
-        extra['task_environment'] = task_environment
-    run = run_playbook(PLAY, host.harness.inventory([host.name]), extra, check=check)
-    return run.result('Session')
+    return run_module(host, 'pairing.tmux.tmux_session', args, task_environment, check=check)[1]
 
 
 class Guest:
@@ -199,8 +186,7 @@ def test_an_account_removed_from_access_is_detached_at_once(session):
 def test_check_mode_changes_nothing(session):
     host = session
     args = spec(access=[{'user': 'tmux'}], windows=[*BASE['windows'], {'name': 'more'}])
-    run = run_playbook(PLAY, host.harness.inventory([host.name]), {'session_args': args}, check=True, diff=True)
-    record = run.result('Session')
+    run, record = run_module(host, 'pairing.tmux.tmux_session', args, check=True, diff=True)
     assert record['status'] == 'changed'
     assert sorted(record['result']['actions']) == ['create window more', 'revoke tmux-ro']
     assert record['result']['diff']['before'] == ('session: pairing\nwindows: code, side\nenvironment: PAIRING=yes\n'
