@@ -24,7 +24,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 .PHONY: help pair status unpair demo setup system-deps test lint sanity units pytest molecule testhosts benchmark-keys build changelog clean
 
 help:
-	@echo 'make pair PAIR=alice[,bob] [READ_ONLY=carol]   let GitHub users into the tmux session on this box'
+	@echo 'make pair PAIR=alice[,bob] [READ_ONLY=carol] [FOR=2h]   let GitHub users into the tmux session on this box'
 	@echo 'make status       how guests connect, who is connected'
 	@echo 'make unpair PAIR=alice|all [TUNNEL=down]       revoke, and end their connections'
 	@echo 'make demo         the whole story on throwaway test hosts, in about a minute (root)'
@@ -33,9 +33,9 @@ help:
 	@echo 'make test         everything CI runs: lint, sanity, every pytest suite in tests/, molecule'
 	@echo 'make lint         ruff, yamllint, ansible-lint (production profile), changelog lint'
 	@echo 'make sanity       ansible-test sanity on the local Python'
-	@echo 'make pytest       every pytest suite in tests/ (test hosts need root)'
+	@echo 'make pytest       every pytest suite in tests/, per release in RELEASES="$(RELEASES)" (root)'
 	@echo 'make units        the unit tests alone (tests/unit)'
-	@echo 'make molecule     every molecule scenario in extensions/molecule/ on test hosts'
+	@echo 'make molecule     every molecule scenario in extensions/molecule/, per release in RELEASES'
 	@echo "make testhosts    the test-host harness, e.g. make testhosts ARGS='up a b' (list, ssh, down --all)"
 	@echo 'make benchmark-keys  github_authorized_keys against ansible.posix.authorized_key (benchmarks/keys.md)'
 	@echo 'make build        the collection artifact in $(DIST)/'
@@ -64,10 +64,32 @@ $(COLLECTION_LINK):
 PYTEST = pytest $(1); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo 'error: pytest collected no tests in $(1)' >&2; fi; exit $$rc
 
-test: lint sanity pytest molecule
+# The controller versions the README promises, oldest and newest: bookworm's tests drive this
+# venv's ansible-core (2.19 on Python 3.11), trixie's the newest, which needs Python >= 3.12
+# (from PATH, else the newest pyenv version).
+NEWEST_PYTHON ?= $(shell for py in python3.14 python3.13 python3.12 \
+	$$(pyenv root 2>/dev/null)/versions/$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[2-9]' | sort -rV | head -n1)/bin/python3; do \
+	$$py -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$py; break; }; done)
+NEWEST_CONTROLLER := $(BUILD)/controller-newest
+$(NEWEST_CONTROLLER)/.installed: requirements.txt
+	@test -n "$(NEWEST_PYTHON)" || { echo 'error: the newest ansible-core needs python >= 3.12 (apt, or pyenv install 3.12); or run with RELEASES=bookworm' >&2; exit 1; }
+	rm -rf $(NEWEST_CONTROLLER) && $(NEWEST_PYTHON) -m venv $(NEWEST_CONTROLLER)
+	$(NEWEST_CONTROLLER)/bin/python -m pip install --quiet -r requirements.txt
+	@touch $@
 
-pytest: setup $(COLLECTION_LINK)
-	$(call PYTEST,tests)
+# Test hosts of each Debian release the roles support, side by side: RELEASES=trixie for one.
+RELEASES ?= bookworm trixie
+EACH_RELEASE := CONTROLLER_trixie=$(CURDIR)/$(NEWEST_CONTROLLER)/bin tools/each-release $(RELEASES) --
+CONTROLLERS := $(if $(filter trixie,$(RELEASES)),$(NEWEST_CONTROLLER)/.installed)
+PYTEST_ALL := pytest tests
+MOLECULE_ALL := molecule test --all --parallel
+
+# Per release, the pytest suites and then the molecule scenarios (also when pytest failed).
+test: lint sanity $(COLLECTION_LINK) $(CONTROLLERS)
+	$(EACH_RELEASE) sh -c '$(PYTEST_ALL); suites=$$?; $(MOLECULE_ALL) && exit $$suites'
+
+pytest: setup $(COLLECTION_LINK) $(CONTROLLERS)
+	$(EACH_RELEASE) $(PYTEST_ALL)
 
 lint: setup $(COLLECTION_LINK)
 	ruff check .
@@ -92,14 +114,14 @@ sanity: setup
 units: setup $(COLLECTION_LINK)
 	$(call PYTEST,tests/unit)
 
-# The main job, on this box: make pair PAIR=alice[,bob] [READ_ONLY=carol]; make status; make unpair PAIR=alice|all.
+# The main job, on this box: make pair PAIR=alice[,bob] [READ_ONLY=carol] [FOR=2h]; make status; make unpair PAIR=alice|all.
 # Not root: sudo asks for your password once (become).
 BECOME_PASS := $(if $(filter 0,$(shell id -u)),,--ask-become-pass)
 PLAYBOOK = ansible-playbook $(BECOME_PASS) playbooks/$(1).yml
 
 pair: setup $(COLLECTION_LINK)
 	@test -n "$(PAIR)$(READ_ONLY)" || { echo 'usage: make pair PAIR=<github user>[,<github user>...] [READ_ONLY=<github user>]' >&2; exit 2; }
-	$(call PLAYBOOK,pair) -e pair=$(PAIR) -e read_only=$(READ_ONLY)
+	$(call PLAYBOOK,pair) -e pair=$(PAIR) -e read_only=$(READ_ONLY) $(if $(FOR),-e for=$(FOR))
 
 status: setup $(COLLECTION_LINK)
 	$(call PLAYBOOK,status)
@@ -114,11 +136,11 @@ demo: setup $(COLLECTION_LINK)
 
 # Molecule scenarios in extensions/molecule/, on test hosts (needs root).
 molecule: setup $(COLLECTION_LINK)
-	molecule test --all
+	$(EACH_RELEASE) $(MOLECULE_ALL)
 
 # The test-host harness from the shell, e.g. make testhosts ARGS='up pair relay'.
 testhosts: setup
-	cd tests && python -m testhosts $(ARGS)
+	cd tests && TESTHOSTS_RELEASE=$(firstword $(RELEASES)) python -m testhosts $(ARGS)
 
 # ansible.posix is a benchmark baseline only: taken from PyPI's `ansible` package into .build/.
 ANSIBLE_PACKAGE := ansible==12.3.0

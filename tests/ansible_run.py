@@ -8,7 +8,16 @@ import tempfile
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TESTS)
-BIN = os.path.dirname(sys.executable)
+# The controller: this venv's ansible-core, or another one's (the newest needs Python >= 3.12).
+BIN = os.environ.get('PAIRING_CONTROLLER_BIN') or os.path.dirname(sys.executable)
+
+
+def controller_version():
+    """ansible-core's version line, e.g. ``ansible-playbook [core 2.21.5]``, and its Python."""
+    lines = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '--version'], capture_output=True, text=True,
+                           check=True).stdout.splitlines()
+    python = next((line.split('=', 1)[1].split('(')[0].strip() for line in lines if 'python version' in line), '?')
+    return '%s, python %s' % (lines[0], python)
 
 
 class Run:

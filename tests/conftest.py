@@ -4,7 +4,13 @@ import signal
 import subprocess
 
 import pytest
+from ansible_run import BIN, controller_version
 from testhosts import Harness
+from testhosts.rootfs import release
+
+
+def pytest_report_header():
+    return ['test hosts: Debian %s' % release(), 'controller: %s (%s)' % (controller_version(), BIN)]
 
 
 class SessionHosts:

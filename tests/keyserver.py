@@ -32,7 +32,8 @@ class KeyServer:
             def do_GET(self):
                 server.requests[self.path] += 1
                 server.authorization[self.path] = self.headers.get('Authorization')
-                answer = server.answers.get(self.path, Answer(404, 'Not Found', {'Content-Type': 'text/plain'}))
+                # GitHub's user names are case-insensitive: /Alice.keys is /alice.keys.
+                answer = server.answers.get(self.path.lower(), Answer(404, 'Not Found', {'Content-Type': 'text/plain'}))
                 time.sleep(answer.delay)
                 try:
                     self.send_response(answer.status)
@@ -61,7 +62,7 @@ class KeyServer:
         self.httpd.server_close()
 
     def set(self, path, *args, **kwargs):
-        self.answers[path] = Answer(*args, **kwargs)
+        self.answers[path.lower()] = Answer(*args, **kwargs)
 
     def publish(self, user, lines, newline='\n'):
         """``user``'s keys, as GitHub serves them at both endpoints."""

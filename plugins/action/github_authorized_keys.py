@@ -13,9 +13,10 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import (
     REQUIRED_ONE_OF,
-    Guest,
     GuestError,
     argument_spec,
+    guests_from_specs,
+    keys_by_guest,
 )
 from ansible_collections.pairing.tmux.plugins.plugin_utils.key_sources import KeySourceError, KeySources
 
@@ -31,12 +32,14 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         args = self.validate_argument_spec(argument_spec=argument_spec(), required_one_of=REQUIRED_ONE_OF)[1]
         try:
-            guests = [Guest.from_spec(spec) for spec in args['users']]
+            # To validate and to know whom to fetch.  The module gets the users as given and
+            # works out each relative expires itself, from the target's clock and time zone.
+            guests = guests_from_specs(args['users'])
+            inline = keys_by_guest(args['keys'])
         except GuestError as error:
             return dict(result, failed=True, msg=str(error))
 
         if args['state'] == 'present':
-            inline = args['keys'] or {}
             sources = KeySources(C.DEFAULT_LOCAL_TMP, github_url=args['github_url'], gitlab_url=args['gitlab_url'],
                                  api_token=args['api_token'], timeout=args['timeout'],
                                  validate_certs=args['validate_certs'])

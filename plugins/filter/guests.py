@@ -10,6 +10,7 @@ description:
     typed after C(-e pair=)) or dicts with C(name) into dicts for the O(users) option of
     M(pairing.tmux.github_authorized_keys), with a read-only flag and an expiry for every
     entry that does not set its own.
+  - Names pass through as typed; the module compares them case-insensitively.
 author: pairing.tmux contributors (@pairing-tmux)
 positional: read_only, expires
 options:
@@ -24,7 +25,10 @@ options:
     type: bool
     default: false
   expires:
-    description: The C(expires) of entries that do not set one; empty for none.
+    description:
+      - The C(expires) of entries that do not set one; empty for none.
+      - A date (C(2026-12-31)) or a duration from now (C(2h), C(1d), C(1h30m)), which
+        M(pairing.tmux.github_authorized_keys) turns into a time on the target at every run.
     type: str
     default: ""
 """
@@ -34,6 +38,8 @@ users: "{{ ['alice', {'name': 'bob', 'expires': '2026-12-31'}] | pairing.tmux.gu
 # => [{"name": "alice", "read_only": false}, {"name": "bob", "read_only": false, "expires": "2026-12-31"}]
 watchers: "{{ ['carol'] | pairing.tmux.guests(true) }}"
 # => [{"name": "carol", "read_only": true}]
+for_an_hour: "{{ 'dana' | pairing.tmux.guests(false, '1h') }}"
+# => [{"name": "dana", "read_only": false, "expires": "1h"}]
 typed: "{{ 'alice, bob' | pairing.tmux.guests }}"
 # => [{"name": "alice", "read_only": false}, {"name": "bob", "read_only": false}]
 """

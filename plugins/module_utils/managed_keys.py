@@ -6,6 +6,9 @@ A line this collection writes ends with a marker comment naming its guest,
 ``pairing.tmux:github:iamvery`` (``:ro`` appended for read-only guests), so a guest's keys
 can be replaced or revoked by name, also keys the guest has since deleted upstream.
 Every other line of the file is the owner's and is kept byte for byte.
+
+GitHub and GitLab user names are case-insensitive, so a guest's name is canonical lowercase
+(``canonical_name``) wherever it is compared, written into a marker, or reported.
 """
 
 import datetime
@@ -29,24 +32,35 @@ _GITHUB_LOGIN = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$
 _OTHER_LOGIN = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?=[A-Za-z0-9_-])){0,254}$')
 # '%Y%m%d' before '%Y%m%d%H%M': strptime would read 20261231 as 2026-01-02 03:01.
 _EXPIRES_FORMATS = ('%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M', '%Y-%m-%d', '%Y%m%d', '%Y%m%d%H%M')
+# A duration from now: weeks, days, hours, minutes, largest unit first, e.g. 1h30m.
+_DURATION = re.compile(r'^(?:(?P<weeks>\d+)w)?(?:(?P<days>\d+)d)?(?:(?P<hours>\d+)h)?(?:(?P<minutes>\d+)m)?$')
+_ONE_MINUTE = datetime.timedelta(minutes=1)
+_SPEC_FIELDS = ('read_only', 'expires', 'source')
 
 
 class GuestError(ValueError):
     """Invalid guest input; the message names the guest and how to fix it."""
 
 
+def canonical_name(name):
+    """The one spelling of a user name: GitHub's and GitLab's names are case-insensitive
+    (Alice and alice are one account); URL sources' names are only labels, lowercased alike."""
+    return name.lower()
+
+
 class Guest:
-    """One user whose keys may log in: name, read_only, expires (sshd timespec), source."""
+    """One user whose keys may log in: name (canonical), read_only, expires (sshd timespec), source."""
 
     def __init__(self, name, read_only=False, expires=None, source='github'):
-        self.name = name
+        self.name = canonical_name(name)
         self.read_only = bool(read_only)
         self.expires = expires
         self.source = source
 
     @classmethod
-    def from_spec(cls, spec):
-        """A name, or a dict ``{name, read_only, expires, source}``, validated."""
+    def from_spec(cls, spec, now=None):
+        """A name, or a dict ``{name, read_only, expires, source}``, validated; ``now`` (aware
+        datetime, default the current time) is where a relative ``expires`` counts from."""
         if isinstance(spec, str):
             spec = {'name': spec}
         if not isinstance(spec, dict) or not isinstance(spec.get('name'), str):
@@ -62,7 +76,7 @@ class Guest:
         if not (_GITHUB_LOGIN if kind == 'github' else _OTHER_LOGIN).match(name):
             raise GuestError('%r is not a valid %s user name (letters, digits and single hyphens%s)'
                              % (name, 'GitHub' if kind == 'github' else kind, '' if kind == 'github' else ", '.', '_'"))
-        return cls(name, spec.get('read_only', False), parse_expires(name, spec.get('expires')), source)
+        return cls(name, spec.get('read_only', False), parse_expires(name, spec.get('expires'), now), source)
 
     @property
     def kind(self):
@@ -88,26 +102,89 @@ class Guest:
         return managed
 
 
-def parse_expires(name, value):
-    """``2026-12-31``, ``2026-12-31 18:00`` or ``202612311800`` -> sshd's ``YYYYMMDDHHMM``."""
+def guests_from_specs(specs, now=None):
+    """``Guest.from_spec`` of each spec, one guest per name: two specs whose names differ only
+    in case are the same user, and must agree on everything else.  Every relative ``expires``
+    counts from the same ``now``."""
+    now = now or datetime.datetime.now().astimezone()
+    guests, spelled = {}, {}
+    for spec in specs:
+        guest = Guest.from_spec(spec, now)
+        given = spec if isinstance(spec, str) else spec['name']
+        first = guests.setdefault(guest.name, guest)
+        spelled.setdefault(guest.name, given)
+        disagree = ' and '.join(field for field in _SPEC_FIELDS if getattr(first, field) != getattr(guest, field))
+        if disagree and spelled[guest.name] == given:
+            raise GuestError('user %s is listed twice with different %s: list it once' % (given, disagree))
+        if disagree:
+            raise GuestError('users %s and %s are the same user (user names are case-insensitive) but with'
+                             ' different %s: list it once' % (spelled[guest.name], given, disagree))
+    return list(guests.values())
+
+
+def keys_by_guest(keys):
+    """The ``keys`` option (user name -> key lines) keyed by canonical name."""
+    by_guest, spelled = {}, {}
+    for name, lines in (keys or {}).items():
+        guest = canonical_name(name)
+        if guest in by_guest:
+            raise GuestError('keys: %s and %s are the same user (user names are case-insensitive): give its keys once'
+                             % (spelled[guest], name))
+        by_guest[guest], spelled[guest] = lines, name
+    return by_guest
+
+
+def parse_expires(name, value, now=None):
+    """``2026-12-31``, ``2026-12-31 18:00`` or ``202612311800`` (host local time), or a duration
+    from ``now`` such as ``30m``, ``2h``, ``1d``, ``1h30m`` or ``2w`` -> sshd's expiry-time in UTC,
+    ``YYYYMMDDHHMMZ``: sshd reads a time without the ``Z`` as standard time, an hour off while
+    daylight saving time is on.  ``now``: an aware datetime, default the current time."""
     if value in (None, ''):
         return None
+    relative = _expiry_after(str(value), now or datetime.datetime.now().astimezone())
+    if relative:
+        return relative
     for fmt in _EXPIRES_FORMATS:
         try:
-            return datetime.datetime.strptime(str(value), fmt).strftime('%Y%m%d%H%M')
+            moment = datetime.datetime.strptime(str(value), fmt)
         except ValueError:
             continue
-    raise GuestError('user %s: expires %r is not a date (use YYYY-MM-DD or "YYYY-MM-DD HH:MM", host local time)'
+        return _timespec(moment.astimezone())  # a naive time is this host's local time
+    raise GuestError('user %s: expires %r is neither a date (YYYY-MM-DD or "YYYY-MM-DD HH:MM", host local time)'
+                     ' nor a duration from now of at least a minute (such as 30m, 2h, 1d, 1h30m; units w, d, h, m)'
                      % (name, value))
 
 
+def _timespec(moment):
+    return moment.astimezone(datetime.timezone.utc).strftime('%Y%m%d%H%MZ')
+
+
+def _expiry_after(text, now):
+    """The sshd timespec a duration such as ``1h30m`` after ``now``; None when ``text`` is not
+    a duration of at least a minute."""
+    duration = _DURATION.match(text)
+    if not duration or not any(duration.groups()):
+        return None
+    try:
+        delta = datetime.timedelta(**{unit: int(count) for unit, count in duration.groupdict('0').items()})
+        if delta < _ONE_MINUTE:
+            return None
+        until = now + delta
+        # sshd's expiry-time has whole minutes and refuses a key once it is passed: round up, so
+        # the grant lasts at least the duration and a rerun within the same minute writes the same line.
+        return _timespec(until.replace(second=0, microsecond=0) + _ONE_MINUTE)
+    except OverflowError:  # beyond the year 9999
+        return None
+
+
 class Line:
-    """One line of the file as read: its exact text, and its guest when it is managed."""
+    """One line of the file as read: its exact text, and its guest (canonical name) when it is managed."""
 
     def __init__(self, raw):
         self.raw = raw
         self.key = None
         self.guest = None
+        self.read_only = False
         text = raw.rstrip('\r\n')
         try:
             key = parse_line(text, key_types=KNOWN_KEY_TYPES, min_rsa_bits=0)
@@ -116,19 +193,35 @@ class Line:
         match = _MARKER.match(key.comment)
         if match:
             self.key = key
-            self.guest = match.group(2)
+            # Files written before names were canonical may spell a guest Alice.
+            self.guest = canonical_name(match.group(2))
+            self.read_only = match.group(3) is not None
+
+
+def paired(text):
+    """The guests an authorized_keys text lets in, in file order, one entry each:
+    ``{name, read_only, expires}`` (``expires``: sshd's expiry-time, or None)."""
+    found = {}
+    for line in (Line(raw) for raw in text.splitlines(True)):
+        if line.guest and line.guest not in found:
+            found[line.guest] = {'name': line.guest, 'read_only': line.read_only,
+                                 'expires': dict(line.key.options).get('expiry-time')}
+    return list(found.values())
 
 
 def merge(text, present, absent=(), exclusive=False):
-    """The file's new text, and per guest whose lines were in play the fingerprints added
-    and removed and the number of keys now in place.
+    """The file's new text, and per guest whose lines were in play the fingerprints added,
+    removed and changed, and the number of keys now in place.
 
-    ``present``: guest name -> the guest's managed keys (``Guest.managed_keys``), in the
-    order wanted; ``absent``: names whose lines go; ``exclusive``: managed lines of guests
-    not in ``present`` go too.  A guest's new lines take the place of its first old line
-    (appended when it had none); every other line stays where and as it was.
+    ``present``: guest name (``Guest.name``) -> the guest's managed keys
+    (``Guest.managed_keys``), in the order wanted; ``absent``: names whose lines go;
+    ``exclusive``: managed lines of guests not in ``present`` go too.  A guest's new lines take
+    the place of its first old line (appended when it had none); every other line stays where
+    and as it was.  A key is ``changed`` when it stays but what it grants does not: its options
+    (command, expiry-time, ...) or its read-only marker.
     """
     check_unique_keys(present)
+    absent = {canonical_name(name) for name in absent}
     lines = [Line(raw) for raw in text.splitlines(True)]
 
     def in_play(guest):
@@ -139,7 +232,7 @@ def merge(text, present, absent=(), exclusive=False):
         if line.guest is None or not in_play(line.guest):
             output.append(line.raw)
             continue
-        old.setdefault(line.guest, set()).add(line.key.fingerprint)
+        old.setdefault(line.guest, {}).setdefault(line.key.fingerprint, set()).add(_grant(line.key))
         if line.guest in present and line.guest not in placed:
             placed.add(line.guest)
             output.extend(key.render() + '\n' for key in present[line.guest])
@@ -150,10 +243,19 @@ def merge(text, present, absent=(), exclusive=False):
 
     report = {}
     for guest in sorted(set(old) | set(present)):
-        before = old.get(guest, set())
-        after = {key.fingerprint for key in present.get(guest, ())}
-        report[guest] = {'added': sorted(after - before), 'removed': sorted(before - after), 'keys': len(after)}
+        before = old.get(guest, {})
+        after = {key.fingerprint: _grant(key) for key in present.get(guest, ())}
+        report[guest] = {'added': sorted(set(after) - set(before)), 'removed': sorted(set(before) - set(after)),
+                         'changed': sorted(fingerprint for fingerprint, grant in after.items()
+                                           if fingerprint in before and before[fingerprint] != {grant}),
+                         'keys': len(after)}
     return ''.join(output), report
+
+
+def _grant(key):
+    """What a managed line lets its key do: its options, and whether its marker says read-only
+    (the marker's name may differ in case only, which grants nothing different)."""
+    return key.options, key.comment.endswith(':ro')
 
 
 def check_unique_keys(present):

@@ -11,6 +11,8 @@ import os
 import pwd
 import re
 
+from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import canonical_name
+
 ACCESS_MIN_VERSION = (3, 3)
 _FIELD = '\t'
 CLIENT_FORMAT = _FIELD.join(('#{client_pid}', '#{client_tty}', '#{client_user}', '#{client_readonly}',
@@ -83,6 +85,8 @@ def read_client_records(directory):
             continue
         record = {key: fields[key] for key in _RECORD_KEYS if key in fields}
         if _GITHUB_USER.match(record.get('github_user', '')):
+            # Wrappers that read a marker written before names were canonical recorded Alice.
+            record['github_user'] = canonical_name(record['github_user'])
             record['read_only'] = record.get('read_only') == '1'
             records[int(name)] = record
     return records

@@ -12,7 +12,7 @@ description:
     file with the options every guest key must carry (C(restrict,pty) and a forced command).
   - Fetching happens on the controller, once per user per playbook run however many hosts
     and tasks use it; the target never needs network access.
-  - Each line it writes ends with a marker comment naming its user,
+  - Each line it writes ends with a marker comment naming its user in lowercase,
     C(pairing.tmux:github:USER) (C(:ro) appended for read-only users), so a user's keys are
     replaced or revoked by name, also keys the user has since deleted upstream. Lines it did
     not write (the owner's own keys, comments) are never touched, byte for byte.
@@ -25,9 +25,21 @@ options:
     description:
       - The users whose keys may log in. Each is a user name, or a dict with C(name) and
         optionally C(read_only) (bool, marks the lines C(:ro) for the attach wrapper),
-        C(expires) (C(YYYY-MM-DD) or C(YYYY-MM-DD HH:MM), host local time, rendered as the
-        key option C(expiry-time)) and C(source) (C(github), the default, C(gitlab), or an
-        http(s) URL that serves the keys one per line).
+        C(expires) (when the keys stop working, rendered as the key option C(expiry-time))
+        and C(source) (C(github), the default, C(gitlab), or an http(s) URL that serves the
+        keys one per line).
+      - C(expires) is a date, C(YYYY-MM-DD) or C(YYYY-MM-DD HH:MM) in the target's local time,
+        or a duration from now for time-boxed access, C(30m), C(2h), C(1d), C(1h30m) or C(2w)
+        (units C(w), C(d), C(h), C(m), largest first; at least one minute). A duration becomes
+        a time on the target, in its local time zone, rounded up to the next whole minute.
+      - A duration counts from each run, so every run extends the grant; a run within the
+        same minute writes the same line (no change).
+      - User names are case-insensitive, as on GitHub and GitLab; names from a URL source are
+        treated alike. A name is written in its marker and reported in lowercase, and
+        C(Alice) and C(alice) are one user; listing both is fine when they agree, and fails
+        the task when their C(read_only), C(expires) or C(source) differ. Lines an older
+        release marked C(pairing.tmux:github:Alice) are that user's too, and are rewritten
+        in lowercase.
       - A name that is not a valid user name (C(/), spaces, C(..), a newline) is refused
         before any request.
     type: list
@@ -36,7 +48,7 @@ options:
   state:
     description:
       - V(present) writes the users' current keys (replacing their older managed lines).
-      - V(absent) removes the users' managed lines; nothing is fetched.
+      - V(absent) removes the users' managed lines, whatever the case of their names; nothing is fetched.
     type: str
     choices: [present, absent]
     default: present
@@ -93,7 +105,8 @@ options:
   keys:
     description:
       - Keys given directly, as a dict of user name to a list of public key lines. Users
-        found here are not fetched, so the module also works with no network at all.
+        found here (names compared case-insensitively) are not fetched, so the module also
+        works with no network at all.
       - Every line is validated like a fetched one.
     type: dict
   github_url:
@@ -159,6 +172,13 @@ EXAMPLES = r"""
     user: tmux
     exclusive: true
 
+- name: Let one pair in for the next two hours (a later run makes it two hours from then)
+  pairing.tmux.github_authorized_keys:
+    users:
+      - name: frank
+        expires: 2h
+    user: tmux
+
 - name: Revoke one pair
   pairing.tmux.github_authorized_keys:
     users: [bob]
@@ -195,15 +215,20 @@ path:
   sample: /home/tmux/.ssh/authorized_keys
 users:
   description:
-    - Per user whose lines were in play, the SHA256 fingerprints added and removed and how
-      many keys the user now has in the file.
+    - Per user whose lines were in play, by lowercase name, the SHA256 fingerprints of the
+      keys added and removed, of the keys C(changed), and how many keys the user now has in
+      the file.
+    - A key is C(changed) when it stays in the file with other options (its C(expiry-time),
+      the forced command, O(key_options)) or another read-only marker. Live sessions of
+      those keys were opened under the old terms, so they may need to end.
   returned: always
   type: dict
   sample:
     iamvery:
       added: ["SHA256:4FzVZVDNoqD3Mvc4uSzNLsKVDJAjB0Y4tRuNJ2mFkyE"]
       removed: []
-      keys: 1
+      changed: ["SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"]
+      keys: 2
 added:
   description: How many keys were added, all users together.
   returned: always
@@ -225,9 +250,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pairing.tmux.plugins.module_utils.authorized_keys import KeyLineError, parse_line
 from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import (
     REQUIRED_ONE_OF,
-    Guest,
     GuestError,
     argument_spec,
+    guests_from_specs,
+    keys_by_guest,
     merge,
 )
 
@@ -247,7 +273,7 @@ def keys_path(module):
 
 def wanted_keys(module, guests):
     """Guest name -> managed keys, each line of ``keys`` validated again on the target."""
-    params, inline = module.params, module.params['keys'] or {}
+    params, inline = module.params, keys_by_guest(module.params['keys'])
     present = {}
     for guest in guests:
         lines = inline.get(guest.name)
@@ -288,7 +314,8 @@ def main():
     params = module.params
     path, owner = keys_path(module)
     try:
-        guests = [Guest.from_spec(spec) for spec in params['users']]
+        # Here, on the target: a relative expires counts from this host's clock, in its time zone.
+        guests = guests_from_specs(params['users'])
         present = wanted_keys(module, guests) if params['state'] == 'present' else {}
         absent = [guest.name for guest in guests] if params['state'] == 'absent' else []
         refuse_symlinks(module, path)

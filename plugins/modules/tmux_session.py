@@ -99,7 +99,7 @@ options:
     type: dict
     suboptions:
       github_users:
-        description: Clients that the attach wrapper recorded for these GitHub users.
+        description: Clients that the attach wrapper recorded for these GitHub users (compared case-insensitively).
         type: list
         elements: str
         default: []
@@ -194,7 +194,7 @@ clients:
       type: str
       sample: tmux
     github_user:
-      description: The GitHub user the attach wrapper recorded for the client, or null.
+      description: The GitHub user the attach wrapper recorded for the client (lowercase), or null.
       type: str
       sample: alice
     read_only:
@@ -232,6 +232,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import canonical_name
 from ansible_collections.pairing.tmux.plugins.module_utils.tmux import (
     ACCESS_MIN_VERSION,
     Tmux,
@@ -418,10 +419,11 @@ class Session:
 
     def kick(self, clients, records):
         selector = self.params['kick']
+        github_users = {canonical_name(name) for name in selector['github_users']}
         kicked = []
         for client in clients:
             github_user = _record(client, records).get('github_user')
-            if (client['account'] in selector['accounts'] or github_user in selector['github_users']
+            if (client['account'] in selector['accounts'] or github_user in github_users
                     or (selector['all_guests'] and client['account'] not in (self.owner, 'root'))):
                 kicked.append(client['tty'])
                 self.act('detach %s (%s)' % (client['tty'], github_user or client['account']),

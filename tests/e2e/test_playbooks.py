@@ -52,7 +52,8 @@ def test_pair_status_unpair_with_real_guests(env):
         assert run.changed() == []
         lines = messages(run, 'pairing.tmux.host : Who is connected')
         assert lines[0] == 'Tunnel: none (guests connect directly)'
-        connected = sorted(line.split(' since ')[0] for line in lines[1:])
+        assert lines[1] == 'May join: alice (rw), carol (ro)'
+        connected = sorted(line.split(' since ')[0] for line in lines[2:])
         assert connected == ['Connected: alice (rw)', 'Connected: carol (ro)']
 
         before = ws1.host.run(KEYS).stdout

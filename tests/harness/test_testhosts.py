@@ -61,7 +61,7 @@ def test_missing_tools_fail_in_one_line_before_anything_starts(monkeypatch, tmp_
 
 def test_failed_debootstrap_names_its_log_and_leaves_no_rootfs(tmp_path):
     # A closed port on loopback: debootstrap fails at once, as with an unreachable mirror.
-    rootfs = RootFS(str(tmp_path), mirror='http://127.0.0.1:9/debian')
+    rootfs = RootFS(str(tmp_path), 'bookworm', mirror='http://127.0.0.1:9/debian')
     with pytest.raises(HarnessError, match=r'debootstrap of \w+ failed \(exit \d+\): read ' + rootfs.log):
         rootfs.ensure()
     assert os.listdir(str(tmp_path)) in (['rootfs.lock', os.path.basename(rootfs.log)],
@@ -76,16 +76,17 @@ def test_down_all_sweeps_what_a_killed_run_left():
     # The CLI exits and leaves its host running with no owner, as a killed run does ...
     cli('up', 'orphan-a')
     # ... and a run killed in the middle of `up` leaves a netns and a veth with no host, and a mount.
-    network.ip('netns', 'add', 'pth-orphan-b')
-    network.ip('link', 'add', 'pthv250', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'pth-orphan-b')
-    network.ip('link', 'add', 'pthv251', 'type', 'veth', 'peer', 'name', 'pthv252')
+    prefix = harness.network.prefix
+    network.ip('netns', 'add', prefix + '-orphan-b')
+    network.ip('link', 'add', prefix + 'v250', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', prefix + '-orphan-b')
+    network.ip('link', 'add', prefix + 'v251', 'type', 'veth', 'peer', 'name', prefix + 'v252')
     mount_point = os.path.join(harness.hosts_dir, 'orphan-c', 'merged')
     os.makedirs(mount_point)
     subprocess.run(['mount', '-t', 'tmpfs', 'tmpfs', mount_point], check=True)
     left = harness.leftovers()
-    assert {'pth-orphan-a', 'pth-orphan-b'} <= set(left['netns'])
-    assert {'pthv250', 'pthv251'} <= set(left['links'])
-    assert network.veth_name('orphan-a') in network.leftovers()[1]
+    assert {prefix + '-orphan-a', prefix + '-orphan-b'} <= set(left['netns'])
+    assert {prefix + 'v250', prefix + 'v251'} <= set(left['links'])
+    assert harness.network.veth_name('orphan-a') in harness.network.leftovers()[1]
     assert mount_point in left['mounts'] and left['processes']
 
     cli('down', '--all')

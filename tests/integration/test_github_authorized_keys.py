@@ -64,7 +64,7 @@ def test_guests_in_owner_lines_kept_mode_owner_and_idempotence(host, server, ed2
 
     run, record = converge(host, server, users=users, user='tmux')
     assert record['status'] == 'ok', run.output
-    assert record['result']['users']['alice'] == {'added': [], 'removed': [], 'keys': 2}
+    assert record['result']['users']['alice'] == {'added': [], 'removed': [], 'changed': [], 'keys': 2}
 
 
 def test_new_file_owner_mode_and_directory(host, server):

@@ -20,9 +20,8 @@ import uuid
 
 from . import network
 from .errors import HarnessError
-from .rootfs import RootFS, locked
+from .rootfs import RootFS, locked, release
 
-STATE_DIR = os.environ.get('TESTHOSTS_STATE', '/var/lib/pairing-testhosts')
 CACHE_DIR = os.environ.get('TESTHOSTS_CACHE', '/var/cache/pairing-testhosts')
 REQUIRED_TOOLS = {'systemd-nspawn': 'systemd-container', 'ip': 'iproute2', 'ssh': 'openssh-client',
                   'ssh-keygen': 'openssh-client', 'debootstrap': 'debootstrap'}
@@ -97,7 +96,7 @@ class Host:
         except subprocess.TimeoutExpired:
             return None
 
-    def reboot(self, timeout=BOOT_TIMEOUT):
+    def reboot(self, timeout=2 * BOOT_TIMEOUT):
         """A real reboot of the guest: wait until it is back with a fresh /run."""
         self.run('touch /run/pairing-testhosts-before-reboot')
         subprocess.run(self.ssh_command('systemctl reboot'), capture_output=True, timeout=30, check=False)
@@ -113,18 +112,25 @@ class Host:
             self.name, timeout, self.log))
 
 
-class Harness:
-    """All test hosts of this machine, under ``state_dir``; any process may manage them."""
+def default_state_dir(codename):
+    return os.environ.get('TESTHOSTS_STATE') or os.path.join('/var/lib/pairing-testhosts', codename)
 
-    def __init__(self, state_dir=STATE_DIR, cache_dir=CACHE_DIR):
-        self.state_dir = state_dir
+
+class Harness:
+    """All test hosts of one Debian release on this machine, under ``state_dir``; any process
+    may manage them.  Each release has its own state and network, so both can run at once."""
+
+    def __init__(self, state_dir=None, cache_dir=CACHE_DIR, codename=None):
+        self.release = codename or release()
+        self.network = network.Network(self.release)
+        self.state_dir = state_dir or default_state_dir(self.release)
         self.cache_dir = cache_dir
-        self.hosts_dir = os.path.join(state_dir, 'hosts')
-        self.logs_dir = os.path.join(state_dir, 'logs')
-        self.key = os.path.join(state_dir, 'id_ed25519')
-        self.ssh_config = os.path.join(state_dir, 'ssh_config')
-        self.known_hosts = os.path.join(state_dir, 'known_hosts')
-        self.lock = os.path.join(state_dir, 'hosts.lock')
+        self.hosts_dir = os.path.join(self.state_dir, 'hosts')
+        self.logs_dir = os.path.join(self.state_dir, 'logs')
+        self.key = os.path.join(self.state_dir, 'id_ed25519')
+        self.ssh_config = os.path.join(self.state_dir, 'ssh_config')
+        self.known_hosts = os.path.join(self.state_dir, 'known_hosts')
+        self.lock = os.path.join(self.state_dir, 'hosts.lock')
 
     # -- queries -------------------------------------------------------------------------
 
@@ -165,12 +171,13 @@ class Harness:
         if bad:
             raise HarnessError('invalid test host name %r: use 1-20 of a-z, 0-9 and -, starting with a letter' % bad[0])
         _check_prerequisites()
-        rootfs = RootFS(self.cache_dir).ensure()
+        rootfs = RootFS(self.cache_dir, self.release).ensure()
         started = []
         try:
             with locked(self.lock):
                 self._ensure_key()
-                subnet = network.ensure_bridge()
+                with locked(os.path.join(self.cache_dir, 'network.lock')):  # releases pick subnets in turn
+                    subnet = self.network.ensure_bridge()
                 running = self.hosts()
                 for name in names:
                     if name in running and running[name].alive():
@@ -198,7 +205,7 @@ class Harness:
                 self._remove(name)
             self._write_ssh_config()
             if not self.hosts():
-                network.remove_bridge()
+                self.network.remove_bridge()
 
     def down_all(self):
         """Remove every host, and whatever a killed run left: processes, mounts, netns, links."""
@@ -211,13 +218,18 @@ class Harness:
                 subprocess.run(['umount', '-l', mount], check=False)
             if os.path.isdir(self.hosts_dir):
                 shutil.rmtree(self.hosts_dir, ignore_errors=True)
-            namespaces, links = network.leftovers()
+            for tree in _cgroup_trees():
+                with contextlib.suppress(OSError):
+                    for unique in os.listdir(os.path.join(tree, 'pairing-testhosts')):
+                        if unique.startswith(self.network.prefix + '-'):
+                            _remove_cgroups(unique)
+            namespaces, links = self.network.leftovers()
             for netns in namespaces:
                 network.ip('netns', 'delete', netns, check=False)
             for link in links:
-                if link != network.BRIDGE:
+                if link != self.network.bridge:
                     network.ip('link', 'delete', link, check=False)
-            network.remove_bridge()
+            self.network.remove_bridge()
             self._write_ssh_config()
 
     def leftovers(self, names=None):
@@ -225,14 +237,14 @@ class Harness:
         down_all): live processes, mounts, network namespaces, and links no running host owns."""
         names = names if names is not None else [None]
         dirs = [os.path.join(self.hosts_dir, name) if name else self.hosts_dir for name in names]
-        namespaces, links = network.leftovers()
+        namespaces, links = self.network.leftovers()
         running = [host for host in self.hosts().values() if host.name not in names]
-        owned = {network.veth_name(host.name) for host in running}
+        owned = {self.network.veth_name(host.name) for host in running}
         return {
             'processes': sorted(pid for d in dirs for pid in _harness_processes(d)),
             'mounts': [mount for d in dirs for mount in _mounts_under(d)],
-            'netns': [ns for ns in namespaces if None in names or ns in {network.netns_name(n) for n in names}],
-            'links': [link for link in links if link not in owned and not (running and link == network.BRIDGE)],
+            'netns': [ns for ns in namespaces if None in names or ns in {self.network.netns_name(n) for n in names}],
+            'links': [link for link in links if link not in owned and not (running and link == self.network.bridge)],
         }
 
     # -- internals -----------------------------------------------------------------------
@@ -245,21 +257,27 @@ class Harness:
         subprocess.run(['mount', '-t', 'overlay', 'overlay', '-o', 'lowerdir=%s,upperdir=%s,workdir=%s' % (
             rootfs, os.path.join(directory, 'upper'), os.path.join(directory, 'work')),
             os.path.join(directory, 'merged')], check=True, capture_output=True)
-        address = network.attach(name, subnet, taken)
+        address = self.network.attach(name, subnet, taken)
         host = Host(self, name, str(address), None)
         with open(os.path.join(directory, 'state.json'), 'w') as handle:
             json.dump({'address': host.address, 'supervisor_pid': None}, handle)
-        self._personalise(host)
+        self._personalise(host, subnet[1])
         os.makedirs(self.logs_dir, exist_ok=True)
         log = open(host.log, 'w')  # noqa: SIM115 - handed to the supervisor, closed below
         # The loop restarts nspawn after a guest reboot, unless the host is being removed.
         nspawn = ' '.join(shlex.quote(arg) for arg in [
             'systemd-nspawn', '--boot', '--directory', host.root, '--machine', name,
-            '--keep-unit', '--register=no', '--network-namespace-path', '/run/netns/' + network.netns_name(name),
-            '--console=passive', '--uuid', str(uuid.uuid4())])
+            '--keep-unit', '--register=no', '--network-namespace-path', '/run/netns/' + self.network.netns_name(name),
+            '--console=passive', '--uuid', str(uuid.uuid4()),
+            # nspawn's seccomp filter refuses Landlock, which the guests' tmux clients run under.
+            '--system-call-filter=landlock_create_ruleset landlock_add_rule landlock_restrict_self'])
+        # The supervisor first enters the host's own cgroups, which nspawn (--keep-unit) then uses.
+        cgroups = _make_cgroups(self.network.netns_name(name))
         supervisor = subprocess.Popen(
-            ['sh', '-c', 'while :; do %s; status=$?; [ "$status" -eq %d ] && [ ! -e %s ] || exit "$status"; done' % (
-                nspawn, REBOOT_STATUS, shlex.quote(os.path.join(directory, 'stop')))],
+            ['sh', '-c', 'for procs in %s; do echo $$ > "$procs"; done; '
+             'while :; do %s; status=$?; [ "$status" -eq %d ] && [ ! -e %s ] || exit "$status"; done' % (
+                 ' '.join(shlex.quote(os.path.join(cgroup, 'cgroup.procs')) for cgroup in cgroups),
+                 nspawn, REBOOT_STATUS, shlex.quote(os.path.join(directory, 'stop')))],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         host.supervisor_pid = supervisor.pid
@@ -267,9 +285,15 @@ class Harness:
             json.dump({'address': host.address, 'supervisor_pid': supervisor.pid}, handle)
         return host
 
-    def _personalise(self, host):
+    def _personalise(self, host, controller):
         """Per-host identity written before boot: host keys, machine id, root's test key."""
         root = host.root
+        if os.path.exists(os.path.join(root, 'usr/lib/openssh/sshd-session')):
+            # OpenSSH >= 9.8 penalises a source address after failed logins, and the harness and
+            # every test's clients share the bridge's address: a test that fails logins on purpose
+            # would shut the next ones out. Tests of the penalties themselves lift this.
+            with open(os.path.join(root, 'etc/ssh/sshd_config.d/zz-testhosts.conf'), 'w') as handle:
+                handle.write('PerSourcePenaltyExemptList %s\n' % controller)
         subprocess.run(['ssh-keygen', '-A', '-f', root], check=True, capture_output=True)
         with open(os.path.join(root, 'etc/machine-id'), 'w') as handle:
             handle.write(uuid.uuid4().hex + '\n')
@@ -292,7 +316,8 @@ class Harness:
             subprocess.run(['umount', merged], check=False, capture_output=True)
             if os.path.ismount(merged):
                 subprocess.run(['umount', '-l', merged], check=False, capture_output=True)
-        network.detach(name)
+        self.network.detach(name)
+        _remove_cgroups(self.network.netns_name(name))
         shutil.rmtree(directory, ignore_errors=True)
 
     def _ensure_key(self):
@@ -370,6 +395,34 @@ def _stop_supervisor(pid, stop_file, timeout=15):
     _kill_tree(pid)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)  # ours when this process started it: leave no zombie
+
+
+def _cgroup_trees():
+    """The mounted cgroup hierarchies systemd keeps its units in: the named v1 one and the
+    unified one (hybrid), or the one v2 tree."""
+    hybrid = [tree for tree in ('/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified') if os.path.ismount(tree)]
+    return hybrid or ['/sys/fs/cgroup']
+
+
+def _make_cgroups(unique):
+    """A cgroup of its own for one host, in every hierarchy. nspawn --keep-unit puts the guest
+    under the cgroup it runs in: hosts sharing one would share their units' cgroups, and a
+    host shutting down would wait for another's user@UID.service to empty."""
+    made = []
+    for tree in _cgroup_trees():
+        path = os.path.join(tree, 'pairing-testhosts', unique)
+        os.makedirs(path, exist_ok=True)
+        made.append(path)
+    return made
+
+
+def _remove_cgroups(unique):
+    """The host's cgroups, deepest first (a cgroup is removed with rmdir once it is empty)."""
+    for tree in _cgroup_trees():
+        top = os.path.join(tree, 'pairing-testhosts', unique)
+        for path, _dirs, _files in sorted(os.walk(top), key=lambda walked: -walked[0].count('/')):
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
 
 
 def _harness_processes(hosts_dir):

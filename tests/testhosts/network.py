@@ -6,12 +6,11 @@ Only these addresses and loopback ever carry the tests' traffic.
 import hashlib
 import ipaddress
 import json
+import os
 import subprocess
 
 from .errors import HarnessError
 
-PREFIX = 'pth'  # every netns, link and bridge the harness makes starts with it
-BRIDGE = PREFIX + 'br0'
 # Candidate /24s, tried in order; the first that no route of the box overlaps is used.
 CANDIDATES = [ipaddress.ip_network('10.213.%d.0/24' % third) for third in range(16, 64)]
 
@@ -23,65 +22,71 @@ def ip(*args, check=True):
     return result
 
 
-def netns_name(host):
-    return '%s-%s' % (PREFIX, host)
+class Network:
+    """The bridge, netns and links of one release's hosts: all named with a prefix of three
+    letters, ``pt`` + the release's initial (``ptb``, ``ptt``) unless $TESTHOSTS_NETWORK says
+    otherwise, so releases (and runs with their own state) never touch each other's."""
 
+    def __init__(self, release):
+        self.prefix = os.environ.get('TESTHOSTS_NETWORK') or 'pt' + release[0]
+        if len(self.prefix) != 3 or not self.prefix.isalpha():
+            raise HarnessError('TESTHOSTS_NETWORK=%s: use three letters (names must fit 15 characters)' % self.prefix)
+        self.bridge = self.prefix + 'br0'
 
-def veth_name(host):
-    """The host-side end of the host's veth pair; named after the host (15 characters at most)
-    so that teardown can always delete it, even while a dying netns still holds the other end."""
-    return '%sv%s' % (PREFIX, hashlib.sha1(host.encode()).hexdigest()[:10])
+    def netns_name(self, host):
+        return '%s-%s' % (self.prefix, host)
 
+    def veth_name(self, host):
+        """The host-side end of the host's veth pair; named after the host (15 characters at most)
+        so that teardown can always delete it, even while a dying netns still holds the other end."""
+        return '%sv%s' % (self.prefix, hashlib.sha1(host.encode()).hexdigest()[:10])
 
-def ensure_bridge():
-    """The bridge and its subnet; made once, shared by every host (callers hold the lock)."""
-    existing = ip('-j', 'addr', 'show', 'dev', BRIDGE, check=False)
-    if existing.returncode == 0:
-        for info in json.loads(existing.stdout)[0].get('addr_info', []):
-            if info.get('family') == 'inet':
-                return ipaddress.ip_interface('%s/%s' % (info['local'], info['prefixlen'])).network
-    routes = [ipaddress.ip_network(r['dst']) for r in json.loads(ip('-j', 'route', 'show').stdout)
-              if r.get('dst', 'default') != 'default']
-    subnet = next((net for net in CANDIDATES if not any(net.overlaps(route) for route in routes)), None)
-    if subnet is None:
-        raise HarnessError('no free private /24 for test hosts among %s-%s' % (CANDIDATES[0], CANDIDATES[-1]))
-    ip('link', 'add', BRIDGE, 'type', 'bridge', check=False)
-    ip('addr', 'replace', '%s/%d' % (subnet[1], subnet.prefixlen), 'dev', BRIDGE)
-    ip('link', 'set', BRIDGE, 'up')
-    return subnet
+    def ensure_bridge(self):
+        """The bridge and its subnet; made once, shared by the release's hosts (callers hold the
+        lock that makes releases pick their subnets one after the other)."""
+        existing = ip('-j', 'addr', 'show', 'dev', self.bridge, check=False)
+        if existing.returncode == 0:
+            for info in json.loads(existing.stdout)[0].get('addr_info', []):
+                if info.get('family') == 'inet':
+                    return ipaddress.ip_interface('%s/%s' % (info['local'], info['prefixlen'])).network
+        routes = [ipaddress.ip_network(r['dst']) for r in json.loads(ip('-j', 'route', 'show').stdout)
+                  if r.get('dst', 'default') != 'default']
+        subnet = next((net for net in CANDIDATES if not any(net.overlaps(route) for route in routes)), None)
+        if subnet is None:
+            raise HarnessError('no free private /24 for test hosts among %s-%s' % (CANDIDATES[0], CANDIDATES[-1]))
+        ip('link', 'add', self.bridge, 'type', 'bridge', check=False)
+        ip('addr', 'replace', '%s/%d' % (subnet[1], subnet.prefixlen), 'dev', self.bridge)
+        ip('link', 'set', self.bridge, 'up')
+        return subnet
 
+    def attach(self, host, subnet, taken):
+        """A fresh netns for ``host`` with eth0 on the bridge, at an address not in ``taken``."""
+        taken = set(taken) | {subnet[0], subnet[1], subnet.broadcast_address}
+        address = next((a for a in subnet.hosts() if a not in taken), None)
+        if address is None:
+            raise HarnessError('test host %s: no free address left in %s' % (host, subnet))
+        netns, veth = self.netns_name(host), self.veth_name(host)
+        ip('netns', 'add', netns)
+        ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns)
+        ip('link', 'set', veth, 'master', self.bridge, 'up')
+        ip('-n', netns, 'addr', 'add', '%s/%d' % (address, subnet.prefixlen), 'dev', 'eth0')
+        ip('-n', netns, 'link', 'set', 'lo', 'up')
+        ip('-n', netns, 'link', 'set', 'eth0', 'up')
+        ip('-n', netns, 'route', 'add', 'default', 'via', str(subnet[1]))
+        return address
 
-def attach(host, subnet, taken):
-    """A fresh netns for ``host`` with eth0 on the bridge, at an address not in ``taken``."""
-    taken = set(taken) | {subnet[0], subnet[1], subnet.broadcast_address}
-    address = next((a for a in subnet.hosts() if a not in taken), None)
-    if address is None:
-        raise HarnessError('test host %s: no free address left in %s' % (host, subnet))
-    netns, veth = netns_name(host), veth_name(host)
-    ip('netns', 'add', netns)
-    ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns)
-    ip('link', 'set', veth, 'master', BRIDGE, 'up')
-    ip('-n', netns, 'addr', 'add', '%s/%d' % (address, subnet.prefixlen), 'dev', 'eth0')
-    ip('-n', netns, 'link', 'set', 'lo', 'up')
-    ip('-n', netns, 'link', 'set', 'eth0', 'up')
-    ip('-n', netns, 'route', 'add', 'default', 'via', str(subnet[1]))
-    return address
+    def detach(self, host):
+        """Remove the host's veth pair and its netns."""
+        ip('link', 'delete', self.veth_name(host), check=False)
+        ip('netns', 'delete', self.netns_name(host), check=False)
 
+    def leftovers(self):
+        """Everything of this release's hosts still in the kernel: (netns names, link names)."""
+        namespaces = [line.split()[0] for line in ip('netns', 'list').stdout.splitlines()
+                      if line.startswith(self.prefix + '-')]
+        links = [link['ifname'] for link in json.loads(ip('-j', 'link', 'show').stdout)
+                 if link['ifname'].startswith(self.prefix)]
+        return namespaces, links
 
-def detach(host):
-    """Remove the host's veth pair and its netns."""
-    ip('link', 'delete', veth_name(host), check=False)
-    ip('netns', 'delete', netns_name(host), check=False)
-
-
-def leftovers():
-    """Everything of the harness still in the kernel: (netns names, link names)."""
-    namespaces = [line.split()[0] for line in ip('netns', 'list').stdout.splitlines()
-                  if line.startswith(PREFIX + '-')]
-    links = [link['ifname'] for link in json.loads(ip('-j', 'link', 'show').stdout)
-             if link['ifname'].startswith(PREFIX)]
-    return namespaces, links
-
-
-def remove_bridge():
-    ip('link', 'delete', BRIDGE, check=False)
+    def remove_bridge(self):
+        ip('link', 'delete', self.bridge, check=False)

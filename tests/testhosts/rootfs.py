@@ -16,6 +16,7 @@ PACKAGES = (
     'autossh',
     'dbus',
     'iproute2',
+    'libpam-systemd',
     'openssh-server',
     'procps',
     'python3',
@@ -29,7 +30,9 @@ PACKAGES = (
 MASKED_UNITS = ('apt-daily.timer', 'apt-daily-upgrade.timer', 'e2scrub_all.timer', 'fstrim.timer',
                 'systemd-networkd-wait-online.service')
 # Bump when the way the rootfs is prepared changes, so caches are rebuilt.
-LAYOUT_VERSION = '1'
+LAYOUT_VERSION = '3'
+# The Debian releases test hosts can run; each has a cached rootfs of its own.
+RELEASES = ('bookworm', 'trixie')
 
 
 @contextmanager
@@ -83,14 +86,23 @@ def _apt_entries(text):
                 yield uri, fields.get('Suites', '').split()
 
 
+def release():
+    """The release test hosts run: $TESTHOSTS_RELEASE, else this machine's own."""
+    chosen = os.environ.get('TESTHOSTS_RELEASE') or os_codename()
+    if chosen not in RELEASES:
+        raise HarnessError('TESTHOSTS_RELEASE=%s: test hosts run %s' % (chosen, ' or '.join(RELEASES)))
+    return chosen
+
+
 class RootFS:
     """``cache_dir/rootfs-<key>``, built once by debootstrap, keyed by what goes into it."""
 
-    def __init__(self, cache_dir, packages=PACKAGES, mirror=None):
+    def __init__(self, cache_dir, codename, packages=PACKAGES, mirror=None):
         self.cache_dir = cache_dir
         self.packages = tuple(sorted(packages))
-        self.codename = os_codename()
-        self.mirror = mirror or apt_mirror(self.codename)
+        self.codename = codename
+        # The mirror of this machine's own release serves the others too.
+        self.mirror = mirror or apt_mirror(os_codename())
         key = hashlib.sha256(repr((LAYOUT_VERSION, self.codename, self.mirror, self.packages)).encode()).hexdigest()
         self.path = os.path.join(cache_dir, 'rootfs-' + key[:16])
         self.log = self.path + '.log'
@@ -138,6 +150,10 @@ class RootFS:
         for path in ('etc/machine-id', 'var/lib/dbus/machine-id'):
             if os.path.lexists(os.path.join(root, path)):
                 os.unlink(os.path.join(root, path))
+        # Root (the harness and Ansible) lingers: on trixie a login that arrives while root's
+        # user manager is stopping waits 20 s and more in pam_systemd.
+        os.makedirs(os.path.join(root, 'var/lib/systemd/linger'), exist_ok=True)
+        open(os.path.join(root, 'var/lib/systemd/linger/root'), 'w').close()
         shutil.rmtree(os.path.join(root, 'var/cache/apt/archives'), ignore_errors=True)
         os.makedirs(os.path.join(root, 'var/cache/apt/archives/partial'))
 

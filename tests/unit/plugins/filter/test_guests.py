@@ -25,3 +25,8 @@ def test_defaults_apply_only_where_an_entry_sets_nothing():
 def test_other_shapes_are_refused():
     with pytest.raises(AnsibleFilterError, match='must be a user name or a dict with a name'):
         guests([42])
+
+
+def test_names_and_durations_pass_through_as_typed():
+    # The module makes names canonical and turns durations into times on the target.
+    assert guests('Alice', False, '1h30m') == [{'name': 'Alice', 'read_only': False, 'expires': '1h30m'}]

@@ -49,3 +49,9 @@ def test_client_records(tmp_path):
     assert read_client_records(str(tmp_path)) == {
         4242: {'github_user': 'alice', 'account': 'tmux', 'read_only': True, 'since': '1764000000'}}
     assert read_client_records(str(tmp_path / 'missing')) == {}
+
+
+def test_client_records_name_the_github_user_in_lowercase(tmp_path):
+    # A wrapper that read a marker written before names were canonical recorded Alice.
+    (tmp_path / '4242').write_text('github_user=Alice\naccount=tmux\nread_only=0\n')
+    assert read_client_records(str(tmp_path))[4242]['github_user'] == 'alice'
