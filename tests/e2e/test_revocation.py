@@ -176,6 +176,9 @@ def test_a_read_write_guest_s_tmux_client_runs_no_program(pairing):
         assert host.run('ls /tmp/by-lock-command /tmp/by-detach-exec', check=False).returncode == 2
         assert host.run('find / -xdev -user tmux -newer /etc/ssh/pairing/authorized_keys -print -quit').stdout == ''
         assert host.run('systemctl is-active pairing-tmux.service').stdout.strip() == 'active'
+        # Nor could they leave a job behind: cron and at refuse both alias accounts.
+        assert host.run('grep -cxE "tmux|tmux-ro" /etc/cron.deny /etc/at.deny').stdout.split() == [
+            '/etc/cron.deny:2', '/etc/at.deny:2']
     finally:
         guest.close()
         host.run('tmux -S %s set -gu lock-command' % SOCKET)
