@@ -100,8 +100,9 @@ lint: setup $(COLLECTION_LINK)
 # ansible-test wants the collection's real path to end in ansible_collections/pairing/tmux,
 # so it runs on a copy of the files git knows (tracked, or new and not ignored), in a git
 # repository of its own so that it lists exactly those.  Its test venvs get pip from
-# tools/offline_get_pip.py instead of a download from a host outside the package index.
-ANSIBLE_TEST_PIP := $(shell sed -n "s/^ *pip='\([0-9.]*\)',/\1/p" \
+# tools/offline_get_pip.py instead of a download from a host outside the package index
+# (read when the recipe runs: on a fresh clone the venv that names pip's version comes first).
+ANSIBLE_TEST_PIP = $(shell sed -n "s/^ *pip='\([0-9.]*\)',/\1/p" \
 	$(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py 2>/dev/null)
 sanity: setup
 	rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
