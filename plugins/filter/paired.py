@@ -55,8 +55,9 @@ def label(guest):
     # expiry-time is YYYYMMDD[HHMM[SS]][Z]: Z for UTC, else the host's local time.
     digits = expires.rstrip('Zz')
     day, clock = '%s-%s-%s' % (digits[:4], digits[4:6], digits[6:8]), digits[8:12]
-    return '%s (%s, until %s%s%s)' % (guest['name'], role, day, ' %s:%s' % (clock[:2], clock[2:]) if clock else '',
-                                     ' UTC' if digits != expires else '')
+    at = ' %s:%s' % (clock[:2], clock[2:]) if clock else ''
+    zone = ' UTC' if digits != expires else ''
+    return '%s (%s, until %s%s%s)' % (guest['name'], role, day, at, zone)
 
 
 def paired(text):

@@ -30,8 +30,8 @@ def test_a_two_minute_grant_ends_a_live_session_on_time_without_a_run(pairing):
     assert run.returncode == 0, run.output[-3000:]
     line = host.run('grep "pairing.tmux:github:alice$" /etc/ssh/pairing/authorized_keys').stdout
     stamp = re.search(r'expiry-time="(\d{12})Z"', line).group(1)
-    expiry = float(host.run('date -u -d "%s-%s-%s %s:%s" +%%s' % (stamp[:4], stamp[4:6], stamp[6:8], stamp[8:10],
-                                                                   stamp[10:])).stdout)
+    when = '%s-%s-%s %s:%s' % (stamp[:4], stamp[4:6], stamp[6:8], stamp[8:10], stamp[10:])
+    expiry = float(host.run('date -u -d "%s" +%%s' % when).stdout)
     assert expiry - granted >= 120 and expiry - host_clock(host) <= 180
 
     guest = pairing.terminal('alice-for-2m', 'alice')

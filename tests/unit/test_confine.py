@@ -33,7 +33,7 @@ def confined(script, *argv):
 
 
 def run(script, *argv):
-    return subprocess.run(confined(script, *argv), capture_output=True, text=True, timeout=10, env=ENV)
+    return subprocess.run(confined(script, *argv), capture_output=True, text=True, timeout=10, env=ENV, check=False)
 
 
 @pytest.fixture(scope='module')
@@ -141,7 +141,8 @@ def tmux(tmp_path):
     socket = str(tmp_path / 'socket')
 
     def tmux(*args):
-        return subprocess.run([TMUX, '-S', socket, *args], capture_output=True, text=True, timeout=5, env=ENV)
+        return subprocess.run([TMUX, '-S', socket, *args], capture_output=True, text=True, timeout=5, env=ENV,
+                              check=False)
 
     started = tmux(
         '-f', '/dev/null', 'new-session', '-d', '-x', '80', '-y', '24', ';', 'set', '-g', 'default-shell', '/bin/sh'
