@@ -82,7 +82,7 @@ RELEASES ?= bookworm trixie
 EACH_RELEASE := CONTROLLER_trixie=$(CURDIR)/$(NEWEST_CONTROLLER)/bin tools/each-release $(RELEASES) --
 CONTROLLERS := $(if $(filter trixie,$(RELEASES)),$(NEWEST_CONTROLLER)/.installed)
 PYTEST_ALL := pytest tests
-MOLECULE_ALL := molecule test --all --parallel
+MOLECULE_ALL := molecule test --all
 
 # Per release, the pytest suites and then the molecule scenarios (also when pytest failed).
 test: lint sanity $(COLLECTION_LINK) $(CONTROLLERS)
