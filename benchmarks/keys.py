@@ -38,6 +38,7 @@ OURS = """
         users: "{{ users }}"
         path: "{{ keys_dir }}/{{ inventory_hostname }}"
         github_url: "{{ url }}"
+        allow_http: true
 """
 # The baseline: one authorized_key task per item; %(key)s and %(items)s are Jinja expressions.
 POSIX = """

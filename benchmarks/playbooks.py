@@ -51,6 +51,7 @@ def main():
         for guest in GUESTS[:3]:
             server.publish(guest, [keys.public(guest)])
         BASE['pairing_github_url'] = server.url
+        BASE['pairing_allow_http'] = True
         try:
             hosts = dict(zip(NAMES, harness.up(NAMES)))
             pairing = make_pairing(hosts, server, keys, NAMES[0])

@@ -110,7 +110,7 @@ class Pairing:
         self.name, self.relay = name, relay
         self.host = hosts[name]
         self.vars = {'pairing_owner': 'dev', 'pairing_guests': ['alice', 'bob'], 'pairing_read_only_guests': ['carol'],
-                     'pairing_github_url': server.url,
+                     'pairing_github_url': server.url, 'pairing_allow_http': True,
                      # Ansible and the harness log in as root: keep key logins for root.
                      'pairing_sshd_settings': {'PermitRootLogin': 'prohibit-password'}}
 

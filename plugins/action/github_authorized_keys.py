@@ -21,7 +21,7 @@ from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import (
 from ansible_collections.pairing.tmux.plugins.plugin_utils.key_sources import KeySourceError, KeySources
 
 # Options only this plugin uses: the token never travels to the target.
-CONTROLLER_ONLY = ('api_token', 'github_url', 'gitlab_url', 'timeout', 'validate_certs')
+CONTROLLER_ONLY = ('allow_http', 'api_token', 'github_url', 'gitlab_url', 'timeout', 'validate_certs')
 
 
 class ActionModule(ActionBase):
@@ -42,7 +42,7 @@ class ActionModule(ActionBase):
         if args['state'] == 'present':
             sources = KeySources(C.DEFAULT_LOCAL_TMP, github_url=args['github_url'], gitlab_url=args['gitlab_url'],
                                  api_token=args['api_token'], timeout=args['timeout'],
-                                 validate_certs=args['validate_certs'])
+                                 validate_certs=args['validate_certs'], allow_http=args['allow_http'])
             fetched, errors = {}, []
             for guest in guests:
                 if guest.name in inline:

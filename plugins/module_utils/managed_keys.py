@@ -292,6 +292,7 @@ def argument_spec():
         api_token=dict(type='str', no_log=True),
         timeout=dict(type='int', default=10),
         validate_certs=dict(type='bool', default=True),
+        allow_http=dict(type='bool', default=False),
     )
 
 

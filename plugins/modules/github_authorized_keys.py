@@ -12,6 +12,8 @@ description:
     file with the options every guest key must carry (C(restrict,pty) and a forced command).
   - Fetching happens on the controller, once per user per playbook run however many hosts
     and tasks use it; the target never needs network access.
+  - Keys come over C(https://) only; plain C(http://) sources and redirects to them are
+    refused unless O(allow_http) is set.
   - Each line it writes ends with a marker comment naming its user in lowercase,
     C(pairing.tmux:github:USER) (C(:ro) appended for read-only users), so a user's keys are
     replaced or revoked by name, also keys the user has since deleted upstream. Lines it did
@@ -132,6 +134,15 @@ options:
     description: Check the key sources' TLS certificates.
     type: bool
     default: true
+  allow_http:
+    description:
+      - Also fetch keys over plain C(http://) - from O(github_url), O(gitlab_url), a user's
+        C(source) URL, or a redirect from https. Without it such a source fails the task for
+        its user and nothing is asked over http, since anyone on the path could add a key of
+        their own.
+      - Only for a network you trust, such as a key server on the controller in tests.
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Reports what would change and changes nothing.

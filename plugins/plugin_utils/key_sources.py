@@ -6,6 +6,9 @@ Where keys come from: ``{github_url}/{user}.keys``; the REST API ``/users/{user}
 when an API token is given (api.github.com for github.com, ``{github_url}/api/v3`` for
 GitHub Enterprise); ``{gitlab_url}/{user}.keys``; or any URL.  Every answer that is not a
 clean list of valid keys is an error for that user, never an empty key list.
+
+Keys travel over https only: over plain http anyone on the path could add a key of their
+own.  An http:// source, or a redirect to one, is refused unless ``allow_http`` is set.
 """
 
 import datetime
@@ -13,6 +16,7 @@ import fcntl
 import hashlib
 import json
 import os
+from urllib.parse import urlsplit
 
 try:
     import requests
@@ -23,6 +27,8 @@ from ansible_collections.pairing.tmux.plugins.module_utils.authorized_keys impor
 
 MAX_BODY = 1024 * 1024
 USER_AGENT = 'pairing.tmux (+https://github.com/pairing-tmux/pairing.tmux)'
+PLAIN_HTTP = ('plain http:// is refused (anyone on the path could add a key): use https://, or set '
+              'allow_http: true (the host role: pairing_allow_http) for a network you trust')
 
 
 class KeySourceError(Exception):
@@ -38,13 +44,14 @@ class KeySources:
     """
 
     def __init__(self, cache_dir, github_url='https://github.com', gitlab_url='https://gitlab.com',
-                 api_token=None, timeout=10, validate_certs=True):
+                 api_token=None, timeout=10, validate_certs=True, allow_http=False):
         self.cache_dir = os.path.join(cache_dir, 'pairing-tmux-keys')
         self.github_url = github_url.rstrip('/')
         self.gitlab_url = gitlab_url.rstrip('/')
         self.api_token = api_token
         self.timeout = timeout
         self.validate_certs = validate_certs
+        self.allow_http = allow_http
 
     def url(self, guest):
         """(url, answer is GitHub API JSON) for a ``Guest``."""
@@ -64,8 +71,11 @@ class KeySources:
     def keys(self, guest, key_types):
         """The guest's keys (AuthorizedKey, in the order served); KeySourceError otherwise."""
         url, is_api = self.url(guest)
-        answer = self._cached(url, is_api)
         where = '%s (%s)' % (guest.name, url)
+        refused = self.refused(url)
+        if refused:
+            raise KeySourceError('user %s: %s' % (where, refused))
+        answer = self._cached(url, is_api)
         if 'error' in answer:
             raise KeySourceError('user %s: %s' % (where, answer['error']))
         if is_api:
@@ -84,11 +94,21 @@ class KeySources:
             raise KeySourceError('user %s: no public keys are published there (the user must add one)' % where)
         return keys
 
+    def refused(self, url):
+        """Why keys may not come from ``url`` (the one rule for every source), or None."""
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == 'https' or (scheme == 'http' and self.allow_http):
+            return None
+        if scheme == 'http':
+            return PLAIN_HTTP
+        return 'not an https:// URL: keys come from https:// sources only'
+
     def _cached(self, url, is_api):
         """What ``url`` answered in this run: {'body': text} or {'error': reason}.  The lock
         makes concurrent workers wait for the first one's request instead of sending their own."""
         os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
-        name = hashlib.sha256(('%s\n%s' % (url, bool(self.api_token))).encode()).hexdigest()
+        # allow_http too: an answer that followed a redirect to http is no answer for a task without it.
+        name = hashlib.sha256(('%s\n%s\n%s' % (url, bool(self.api_token), self.allow_http)).encode()).hexdigest()
         path = os.path.join(self.cache_dir, name + '.json')
         with open(path + '.lock', 'a') as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -113,11 +133,16 @@ class KeySources:
         if is_api:
             headers['Authorization'] = 'Bearer %s' % self.api_token
         try:
-            with requests.get(url, headers=headers, timeout=self.timeout, verify=self.validate_certs,
-                              stream=True) as response:
-                _check_status(response)
-                body = _read_limited(response)
-                content_type = response.headers.get('Content-Type', '')
+            with requests.Session() as session:
+                # requests follows redirects, and would follow one from https to http: every
+                # request the session sends, a redirect's too, passes the same rule first.
+                session.mount('http://', _Checked(self, session.get_adapter('http://')))
+                session.mount('https://', _Checked(self, session.get_adapter('https://')))
+                with session.get(url, headers=headers, timeout=self.timeout, verify=self.validate_certs,
+                                 stream=True) as response:
+                    _check_status(response)
+                    body = _read_limited(response)
+                    content_type = response.headers.get('Content-Type', '')
         except requests.exceptions.Timeout:
             raise KeySourceError('no answer within %s s (timeout)' % self.timeout) from None
         except requests.exceptions.SSLError as error:
@@ -131,6 +156,22 @@ class KeySources:
         if 'html' in content_type.lower() or text.lstrip().startswith('<'):
             raise KeySourceError('got an HTML page, not keys (a login page or a wrong URL?)')
         return text
+
+
+class _Checked:
+    """A transport adapter that sends a request only to a URL the sources' rule allows."""
+
+    def __init__(self, sources, adapter):
+        self.sources, self.adapter = sources, adapter
+
+    def send(self, request, **kwargs):
+        refused = self.sources.refused(request.url)
+        if refused:
+            raise KeySourceError('refused the redirect to %s: %s' % (request.url, refused))
+        return self.adapter.send(request, **kwargs)
+
+    def close(self):
+        self.adapter.close()
 
 
 def _check_status(response):

@@ -32,6 +32,7 @@ def server(ed25519_lines):
 
 def converge(host, server, check=False, diff=False, **args):
     args.setdefault('github_url', server.url)
+    args.setdefault('allow_http', True)  # the key server speaks plain http
     return run_module(host, 'pairing.tmux.github_authorized_keys', args, check=check, diff=diff)
 
 

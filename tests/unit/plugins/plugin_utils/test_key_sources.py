@@ -1,9 +1,20 @@
-"""Fetching keys on the controller, against a local HTTP server that answers like GitHub."""
+"""Fetching keys on the controller, against a local HTTP server that answers like GitHub.
 
+The key server speaks plain http (allowed here with allow_http); the tests of the https-only
+rule also run it behind TLS, with a certificate made for the test.
+"""
+
+import datetime
+import ipaddress
 import multiprocessing
+import ssl
 import time
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from keyserver import KeyServer
 
 from ansible_collections.pairing.tmux.plugins.module_utils.authorized_keys import DEFAULT_KEY_TYPES
@@ -18,7 +29,7 @@ def server():
 
 
 def sources(server, tmp_path, **options):
-    return KeySources(str(tmp_path), github_url=server.url, **options)
+    return KeySources(str(tmp_path), github_url=server.url, allow_http=True, **options)
 
 
 def fetch(server, tmp_path, name='alice', **options):
@@ -61,7 +72,7 @@ def test_github_dot_com_api_is_api_github_com(tmp_path):
 def test_gitlab_and_url_sources(server, tmp_path, ed25519_lines):
     server.publish('carol', ed25519_lines[:1])
     server.set('/team/dave.pub', 200, ed25519_lines[1] + '\n', {'Content-Type': 'text/plain'})
-    source = KeySources(str(tmp_path), github_url='http://127.0.0.1:9', gitlab_url=server.url)
+    source = KeySources(str(tmp_path), github_url='http://127.0.0.1:9', gitlab_url=server.url, allow_http=True)
     assert len(source.keys(Guest.from_spec({'name': 'carol', 'source': 'gitlab'}), DEFAULT_KEY_TYPES)) == 1
     dave = Guest.from_spec({'name': 'dave', 'source': server.url + '/team/dave.pub'})
     assert source.keys(dave, DEFAULT_KEY_TYPES)[0].key_b64 == ed25519_lines[1].split()[1]
@@ -122,7 +133,7 @@ def test_timeout(server, tmp_path, ed25519_lines):
 
 
 def test_unreachable_server(tmp_path):
-    source = KeySources(str(tmp_path), github_url='http://127.0.0.1:9')
+    source = KeySources(str(tmp_path), github_url='http://127.0.0.1:9', allow_http=True)
     with pytest.raises(KeySourceError, match=r'user alice .*: request failed'):
         source.keys(Guest.from_spec('alice'), DEFAULT_KEY_TYPES)
 
@@ -141,7 +152,7 @@ def test_one_request_per_url_per_run_even_for_errors(server, tmp_path, ed25519_l
 
 
 def _fetch_in_worker(url, cache_dir):
-    KeySources(cache_dir, github_url=url).keys(Guest.from_spec('alice'), DEFAULT_KEY_TYPES)
+    KeySources(cache_dir, github_url=url, allow_http=True).keys(Guest.from_spec('alice'), DEFAULT_KEY_TYPES)
 
 
 def test_concurrent_workers_share_one_request(server, tmp_path, ed25519_lines):
@@ -155,3 +166,97 @@ def test_concurrent_workers_share_one_request(server, tmp_path, ed25519_lines):
         worker.join(30)
     assert [worker.exitcode for worker in workers] == [0] * 6
     assert server.requests == {'/alice.keys': 1}
+
+
+# https only, unless allow_http: over plain http anyone on the path could add a key.
+
+HTTP_REFUSED = ('plain http:// is refused (anyone on the path could add a key): use https://, or set '
+                'allow_http: true (the host role: pairing_allow_http) for a network you trust')
+
+
+@pytest.fixture(scope='module')
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1: (its file, the private key's file)."""
+    directory = tmp_path_factory.mktemp('tls')
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'pairing.tmux test key server')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                         key_agreement=False, encipher_only=False, decipher_only=False),
+                           critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / 'cert.pem', directory / 'key.pem'
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+@pytest.fixture
+def tls_server(certificate, monkeypatch):
+    """The key server behind TLS, its certificate trusted by requests (verified, not skipped)."""
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', certificate[0])
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    running = KeyServer()
+    running.httpd.socket = context.wrap_socket(running.httpd.socket, server_side=True)
+    running.url = running.url.replace('http://', 'https://', 1)
+    with running:
+        yield running
+
+
+def test_https_needs_no_flag_and_its_redirects_are_followed(tls_server, tmp_path, ed25519_lines):
+    tls_server.publish('alice', ed25519_lines[:1])
+    tls_server.set('/old.keys', 301, '', {'Location': tls_server.url + '/alice.keys'})
+    source = KeySources(str(tmp_path), github_url=tls_server.url)
+    assert [key.identity for key in source.keys(Guest.from_spec('alice'), DEFAULT_KEY_TYPES)] == [
+        ' '.join(ed25519_lines[0].split()[:2])]
+    assert len(source.keys(Guest.from_spec({'name': 'old', 'source': tls_server.url + '/old.keys'}),
+                           DEFAULT_KEY_TYPES)) == 1
+    assert tls_server.requests == {'/alice.keys': 2, '/old.keys': 1}
+
+
+@pytest.mark.parametrize('kind', ['github', 'github API', 'gitlab', 'url'])
+def test_plain_http_is_refused_before_any_request_in_one_line(server, tmp_path, ed25519_lines, kind):
+    server.publish('alice', ed25519_lines[:1])
+    spec = {'name': 'alice', 'source': {'gitlab': 'gitlab', 'url': server.url + '/alice.keys'}.get(kind, 'github')}
+    options = dict(github_url=server.url, gitlab_url=server.url, api_token='s3cret' if kind == 'github API' else None)
+    refusing = KeySources(str(tmp_path), **options)
+    url = refusing.url(Guest.from_spec(spec))[0]
+    with pytest.raises(KeySourceError) as failure:
+        refusing.keys(Guest.from_spec(spec), DEFAULT_KEY_TYPES)
+    assert str(failure.value) == 'user alice (%s): %s' % (url, HTTP_REFUSED)
+    assert server.total() == 0  # nothing was asked, and no token went out over http
+    allowing = KeySources(str(tmp_path), allow_http=True, **options)
+    assert len(allowing.keys(Guest.from_spec(spec), DEFAULT_KEY_TYPES)) == 1
+    assert server.total() == 1
+
+
+def test_a_redirect_from_https_to_http_is_not_followed_unless_http_is_allowed(tls_server, server, tmp_path,
+                                                                              ed25519_lines):
+    server.publish('alice', ed25519_lines[:1])
+    tls_server.set('/alice.keys', 302, '', {'Location': server.url + '/alice.keys'})
+    with pytest.raises(KeySourceError) as failure:
+        KeySources(str(tmp_path), github_url=tls_server.url).keys(Guest.from_spec('alice'), DEFAULT_KEY_TYPES)
+    assert str(failure.value) == 'user alice (%s/alice.keys): refused the redirect to %s/alice.keys: %s' % (
+        tls_server.url, server.url, HTTP_REFUSED)
+    assert server.total() == 0
+    # In the same run a task that allows http gets an answer of its own, not the refusal.
+    allowing = KeySources(str(tmp_path), github_url=tls_server.url, allow_http=True)
+    assert len(allowing.keys(Guest.from_spec('alice'), DEFAULT_KEY_TYPES)) == 1
+    assert server.requests == {'/alice.keys': 1} and tls_server.requests == {'/alice.keys': 2}
+
+
+def test_other_schemes_are_refused(tmp_path):
+    with pytest.raises(KeySourceError, match=r'^user alice \(ftp://keys.example/alice.keys\): not an https:// URL'):
+        KeySources(str(tmp_path), github_url='ftp://keys.example', allow_http=True).keys(
+            Guest.from_spec('alice'), DEFAULT_KEY_TYPES)
