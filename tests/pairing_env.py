@@ -9,6 +9,7 @@ inside a tmux server of the test's own: send-keys types, capture-pane reads what
 
 import os
 import shlex
+import socket
 import subprocess
 import time
 
@@ -34,11 +35,12 @@ SOCKET = '/run/pairing/tmux.sock'  # the host role's pairing_socket
 
 
 class Keys:
-    """Guests' key pairs, made on the controller."""
+    """Key pairs made on the controller: the guests', or strangers' (keys no one listed)."""
 
-    def __init__(self, directory):
+    def __init__(self, directory, names=GUESTS):
         self.directory = directory
-        for name in GUESTS:
+        self.names = names
+        for name in names:
             subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', self.private(name)],
                            check=True)
 
@@ -50,10 +52,21 @@ class Keys:
             return ' '.join(handle.read().split()[:2])
 
 
+def identity_argv(identities, user, address, port=22, *options):
+    """ssh offering exactly ``identities``, in order; ``options`` come first, so they win."""
+    return ['ssh', *[arg for identity in identities for arg in ('-i', identity)], '-p', str(port), *options,
+            '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
+            '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10',
+            '%s@%s' % (user, address)]
+
+
 def ssh_argv(keys, guest, address, port=22, *options, user='tmux'):
-    return ['ssh', '-i', keys.private(guest), '-p', str(port), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes',
-            '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
-            '-o', 'ConnectTimeout=10', *options, '%s@%s' % (user, address)]
+    return identity_argv([keys.private(guest)], user, address, port, *options)
+
+
+def ssh_run(argv, *command, timeout=30):
+    return subprocess.run([*argv, *command], capture_output=True, text=True, timeout=timeout, check=False,
+                          stdin=subprocess.DEVNULL)
 
 
 def shows(read, text, timeout=15):
@@ -110,9 +123,7 @@ class Pairing:
         self.name, self.relay = name, relay
         self.host = hosts[name]
         self.vars = {'pairing_owner': 'dev', 'pairing_guests': ['alice', 'bob'], 'pairing_read_only_guests': ['carol'],
-                     'pairing_github_url': server.url, 'pairing_allow_http': True,
-                     # Ansible and the harness log in as root: keep key logins for root.
-                     'pairing_sshd_settings': {'PermitRootLogin': 'prohibit-password'}}
+                     'pairing_github_url': server.url, 'pairing_allow_http': True}
 
     def converge(self, check=False, relay=False, options=(), **overrides):
         play = ROLE_PLAY + (RELAY_PLAY if relay else '')
@@ -122,12 +133,20 @@ class Pairing:
 
     def ssh(self, guest, *options, command=(), user='tmux', timeout=30, address=None, port=22):
         argv = ssh_argv(self.keys, guest, address or self.host.address, port, *options, user=user)
-        return subprocess.run([*argv, *command], capture_output=True, text=True, timeout=timeout, check=False,
-                              stdin=subprocess.DEVNULL)
+        return ssh_run(argv, *command, timeout=timeout)
 
-    def terminal(self, name, guest, *options, address=None, port=22):
-        terminal = Terminal(name, ssh_argv(self.keys, guest, address or self.host.address, port, '-tt', *options))
-        return terminal
+    def terminal(self, name, guest, *options, address=None, port=22, offered_first=()):
+        """A guest's terminal; their client offers the keys ``offered_first`` before their own."""
+        identities = [*offered_first, self.keys.private(guest)]
+        return Terminal(name, identity_argv(identities, 'tmux', address or self.host.address, port, '-tt', *options))
+
+    def lands(self, name, guest, timeout=15, **where):
+        """Whether ``guest`` lands in the session (sees the owner's prompt) within ``timeout`` seconds."""
+        terminal = self.terminal(name, guest, **where)
+        try:
+            return terminal.wait_for('dev@%s' % self.name, timeout=timeout) or terminal.screen()
+        finally:
+            terminal.close()
 
     def pane(self):
         return self.host.run('tmux -S %s capture-pane -p -t =pairing:pairing' % SOCKET).stdout
@@ -163,3 +182,46 @@ def wait_for_listener(host, port, timeout=60):
         time.sleep(0.5)
     log = host.run('journalctl -n 20 -u ssh', check=False).stdout
     raise AssertionError('nothing listened on %s:%d within %d s: %s' % (host.name, port, timeout, log))
+
+
+# What a tunnel publishes: the tests of tests/e2e/test_relay.py and test_ngrok_provider.py.
+
+def only_guests_get_through(pairing, address, port):
+    """The owner's key and root's work on the LAN port and are refused through the tunnel, which
+    offers no method but public keys; a guest lands."""
+    harness_key = pairing.host.harness.key
+    for user in ('dev', 'root'):
+        direct = ssh_run(identity_argv([harness_key], user, pairing.host.address), 'true')
+        assert direct.returncode == 0, (user, direct.stderr)
+        tunnelled = ssh_run(identity_argv([harness_key], user, address, port), 'true')
+        assert tunnelled.returncode == 255 and 'Permission denied (publickey)' in tunnelled.stderr, (user, tunnelled)
+    password = ssh_run(identity_argv([], 'dev', address, port, '-o', 'PubkeyAuthentication=no',
+                                     '-o', 'PreferredAuthentications=password,keyboard-interactive'), 'true')
+    assert 'Permission denied (publickey)' in password.stderr, password.stderr
+    assert pairing.lands('door', 'alice', address=address, port=port) is True
+
+
+def strangers_fail(pairing, address, port, strangers, times=15):
+    """A stranger fails to log in ``times`` times through (address, port)."""
+    for _ in range(times):
+        attempt = ssh_run(identity_argv([strangers.private(strangers.names[0])], 'tmux', address, port), 'true')
+        assert attempt.returncode == 255, attempt
+
+
+def strangers_are_held(address, port, strangers, max_startups=10):
+    """What still limits strangers through a tunnel: the tunnel's sshd drops unauthenticated
+    connections beyond ``max_startups`` (MaxStartups) and ends one after 6 refused keys
+    (MaxAuthTries)."""
+    held = [socket.create_connection((address, port), timeout=10) for _ in range(max_startups)]
+    try:
+        for conn in held:
+            assert conn.recv(64).startswith(b'SSH-2.0-')
+        with socket.create_connection((address, port), timeout=10) as extra:
+            said = extra.recv(64)
+            assert not said.startswith(b'SSH-'), said  # dropped: no banner, at most "Exceeded MaxStartups"
+    finally:
+        for conn in held:
+            conn.close()
+    many = ssh_run(identity_argv([strangers.private(name) for name in strangers.names], 'tmux', address, port,
+                                 '-o', 'LogLevel=INFO'), 'true')
+    assert 'Too many authentication failures' in many.stderr, many.stderr

@@ -11,6 +11,12 @@ def keys(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
+def strangers(tmp_path_factory):
+    """Keys no one listed, more than sshd lets one connection offer (MaxAuthTries 6)."""
+    return Keys(str(tmp_path_factory.mktemp('stranger-keys')), names=['stranger%d' % number for number in range(8)])
+
+
+@pytest.fixture(scope='module')
 def key_server(keys):
     with KeyServer() as server:
         for name in GUESTS[:3]:

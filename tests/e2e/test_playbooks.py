@@ -22,8 +22,7 @@ def env(testhosts, key_server, keys, tmp_path_factory):
 
 
 def play(env, playbook, check=False, diff=False, inventory=None, **extra):
-    base = {'pairing_owner': 'dev', 'pairing_github_url': env['server'].url,
-            'pairing_sshd_settings': {'PermitRootLogin': 'prohibit-password'}}
+    base = {'pairing_owner': 'dev', 'pairing_github_url': env['server'].url, 'pairing_allow_http': True}
     hosts = env['hosts']
     path = playbook if '\n' in playbook else os.path.join(PLAYBOOKS, playbook + '.yml')
     return run_playbook(path, inventory or hosts['ws1'].harness.inventory(list(hosts)), {**base, **extra},

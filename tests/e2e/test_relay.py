@@ -1,9 +1,19 @@
 """Guest -> relay -> reverse tunnel -> pairing host -> tmux, all real (tunnel provider `ssh`)."""
 
 import os
+import subprocess
+import time
 
 import pytest
-from pairing_env import Terminal, make_pairing, wait_for_listener
+from ansible_run import run_playbook
+from pairing_env import (
+    Terminal,
+    make_pairing,
+    only_guests_get_through,
+    strangers_are_held,
+    strangers_fail,
+    wait_for_listener,
+)
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('gw', 'relay')], indirect=True)]
@@ -48,9 +58,27 @@ def test_the_relay_listens_on_its_one_port_only(pairing, testhosts):
     assert 'remote port forwarding failed' in other.stderr
 
 
+def test_only_guests_get_through_the_relay(pairing, testhosts):
+    only_guests_get_through(pairing, testhosts['relay'].address, PORT)
+
+
+def test_strangers_failing_through_the_relay_do_not_shut_guests_out(pairing, testhosts, strangers):
+    relay = testhosts['relay'].address
+    strangers_fail(pairing, relay, PORT, strangers)
+    assert pairing.lands('after-strangers', 'alice', address=relay, port=PORT) is True
+    strangers_are_held(relay, PORT, strangers)
+    assert pairing.lands('after-held', 'alice', address=relay, port=PORT) is True
+
+
+def test_a_guest_whose_client_offers_other_keys_first_gets_in(pairing, testhosts, strangers):
+    first = [strangers.private(name) for name in strangers.names[:5]]
+    for where in ({}, {'address': testhosts['relay'].address, 'port': PORT}):
+        assert pairing.lands('keys-first', 'alice', offered_first=first, **where) is True, where
+
+
 def test_second_run_changes_nothing(pairing):
     run = pairing.converge(relay=True)
-    assert run.returncode == 0
+    assert run.returncode == 0, run.output[-3000:]
     assert run.changed() == [], run.changed()
 
 
@@ -63,3 +91,40 @@ def test_a_reboot_brings_the_tunnel_back_without_ansible(pairing, testhosts):
         assert guest.wait_for('dev@gw', timeout=30), guest.screen()
     finally:
         guest.close()
+
+
+def lands_within(pairing, relay, seconds):
+    """Seconds until a guest lands through the relay, trying again until ``seconds`` have passed."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        if pairing.lands('relay-path', 'alice', timeout=10, address=relay.address, port=PORT) is True:
+            return time.monotonic() - start
+        time.sleep(1)
+    raise AssertionError('no guest got through the relay within %d s' % seconds)
+
+
+def test_the_relay_converges_with_no_tunnel_keys_then_with_them(pairing, testhosts):
+    relay = testhosts['relay']
+    play = '- hosts: relay\n  gather_facts: false\n  roles: [pairing.tmux.relay]\n'
+    inventory = relay.harness.inventory(['relay'])
+    bare = run_playbook(play, inventory, {})
+    assert bare.returncode == 0, bare.output[-3000:]
+    assert relay.run('grep -c . /etc/ssh/pairing-relay/authorized_keys', check=False).stdout.strip() == '0'
+    keyed = pairing.converge(relay=True)
+    assert keyed.returncode == 0, keyed.output[-3000:]
+    again = pairing.converge(relay=True)
+    assert again.changed() == [], again.changed()
+    lands_within(pairing, relay, 60)
+
+
+def test_a_host_that_vanishes_gets_its_relay_path_back_within_a_minute(pairing, testhosts):
+    """The link goes down long enough for both ends' connection to die unheard of; the relay
+    must drop the dead forward itself (ClientAlive) and the host retry until it is free."""
+    relay = testhosts['relay']
+    veth = pairing.host.harness.network.veth_name(pairing.host.name)
+    subprocess.run(['ip', 'link', 'set', veth, 'down'], check=True)
+    try:
+        time.sleep(45)
+    finally:
+        subprocess.run(['ip', 'link', 'set', veth, 'up'], check=True)
+    print('back through the relay %.0f s after the link' % lands_within(pairing, relay, 60))
