@@ -1,27 +1,67 @@
 # Copyright: (c) 2026, pairing.tmux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ngrok agent configuration (v3) and the agent's local API, for pairing.tmux.ngrok_tunnel.
+"""ngrok agent configuration (v3) and the agent's own log, for pairing.tmux.ngrok_tunnel.
 
 The configuration is written as JSON, which is YAML too: the agent reads it, and the target
-needs no YAML library.  The API answers ``/api/tunnels`` (every agent) and, on agents that
-know endpoints, ``/api/endpoints``; either may name the public TCP address.
+needs no YAML library.  It turns the agent's local web interface and API off
+(``agent.web_addr: false``): every local account could use it to publish other local
+services on the owner's ngrok account, or to stop the tunnel.
+
+The public address comes from the agent's log instead.  The service runs the agent with
+``--log stdout --log-format json``: every record is one JSON object on one line, which
+journald stores as the MESSAGE of an entry.  ``journal_records`` takes ``journalctl -o json``
+lines and keeps only entries whose trusted fields (journald sets those underscore fields
+itself; no client can) name the agent's unit and its current invocation, and whose MESSAGE
+decodes as one JSON object.  A string a remote client makes the agent log stays a JSON string
+inside its record: it is never parsed, and it never becomes a field of its own.  Of those
+records ``endpoint_url`` takes the last one the agent writes when an endpoint is online,
+``{"msg": "started tunnel", "name": NAME, "url": "tcp://HOST:PORT", ...}`` (exact field
+matches), and ``agent_error`` the last one at error level, as one line.
 """
 
 import json
 import re
 
 MASK = '********'
+STARTED = 'started tunnel'
+# log15's names for error levels ('eror', 'crit'), and the spellings other versions write.
+ERROR_LEVELS = frozenset(('eror', 'error', 'err', 'crit', 'critical'))
 _AUTHTOKEN = re.compile(r'(["\']?authtoken["\']?\s*:\s*["\']?)[^"\'\s,}]+')
-_TCP_URL = re.compile(r'^tcp://(?P<host>[A-Za-z0-9.-]+):(?P<port>\d{1,5})$')
+_HOST = r'(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|\[[0-9A-Fa-f:.]+\])'
+# Matched whole (fullmatch): '$' would let a trailing newline through.
+_TCP_URL = re.compile(r'tcp://(?P<host>[A-Za-z0-9.-]+):(?P<port>[0-9]{1,5})')
+_PORT = re.compile(r'[0-9]{1,5}')
+_UPSTREAM = re.compile(r'(?:tcp://)?(?P<host>%s):(?P<port>[0-9]{1,5})' % _HOST)
+_CONTROL = re.compile(r'[\x00-\x1f\x7f-\x9f]+')
+_ERROR_TEXT_MAX = 300
 
 
-def agent_config(authtoken, name, upstream, url=None, region=None, web_addr='127.0.0.1:4040'):
-    """The v3 agent configuration for one TCP endpoint forwarding to ``upstream``."""
-    agent = {'authtoken': authtoken, 'web_addr': web_addr, 'update_check': False}
+def agent_config(authtoken, name, upstream, url=None, region=None):
+    """The v3 agent configuration for one TCP endpoint forwarding to ``upstream``, without
+    the local web interface and API."""
+    agent = {'authtoken': authtoken, 'web_addr': False, 'update_check': False}
     if region:
         agent['region'] = region
-    endpoint = {'name': name, 'url': url or 'tcp://', 'upstream': {'url': str(upstream)}}
+    endpoint = {'name': name, 'url': url or 'tcp://', 'upstream': {'url': upstream_url(upstream)}}
     return {'version': 3, 'agent': agent, 'endpoints': [endpoint]}
+
+
+def upstream_url(upstream):
+    """The v3 ``upstream.url`` of a TCP endpoint: a port stays a port (``22``: localhost), a
+    ``HOST:PORT`` (``127.0.0.1:2022``, ``[::1]:22``) or ``tcp://HOST:PORT`` becomes
+    ``tcp://HOST:PORT``, the origin form ngrok documents for TCP upstreams.  ValueError
+    for anything else (another scheme, a path, no port, a port out of range)."""
+    text = str(upstream).strip()
+    match = _UPSTREAM.fullmatch(text)
+    if _PORT.fullmatch(text):
+        host, port = None, int(text)
+    elif match:
+        host, port = match.group('host'), int(match.group('port'))
+    else:
+        raise ValueError('upstream must be a port, HOST:PORT or tcp://HOST:PORT, not %r' % (upstream,))
+    if not 0 < port < 65536:
+        raise ValueError('upstream port out of range: %r' % (upstream,))
+    return str(port) if host is None else 'tcp://%s:%d' % (host, port)
 
 
 def render(config):
@@ -34,20 +74,87 @@ def mask(text):
     return _AUTHTOKEN.sub(lambda match: match.group(1) + MASK, text)
 
 
-def public_url(name, tunnels=None, endpoints=None):
-    """The TCP address of endpoint ``name`` from either API answer (parsed JSON), or None."""
-    for item in (tunnels or {}).get('tunnels') or []:
-        if item.get('name') == name and str(item.get('public_url', '')).startswith('tcp://'):
-            return item['public_url']
-    for item in (endpoints or {}).get('endpoints') or []:
-        if item.get('name') == name and str(item.get('url', '')).startswith('tcp://'):
-            return item['url']
-    return None
-
-
 def split_tcp_url(url):
     """``tcp://0.tcp.ngrok.io:12345`` -> ('0.tcp.ngrok.io', 12345); ValueError otherwise."""
-    match = _TCP_URL.match(url or '')
+    match = _TCP_URL.fullmatch(url) if isinstance(url, str) else None
     if not match or not 0 < int(match.group('port')) < 65536:
         raise ValueError('not a TCP address: %r' % (url,))
     return match.group('host'), int(match.group('port'))
+
+
+def _reject_duplicates(pairs):
+    keys = [key for key, _value in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError('duplicate key')
+    return dict(pairs)
+
+
+def _json_object(text):
+    """``text`` decoded as exactly one JSON object (no duplicate keys), else None."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text, object_pairs_hook=_reject_duplicates)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def journal_records(lines, unit, invocation):
+    """The agent's log records (dicts) from ``journalctl -o json`` output lines: only entries
+    journald attributed to ``unit`` (``_SYSTEMD_UNIT``, e.g. ``pairing-ngrok.service``) in
+    its invocation ``invocation`` (``_SYSTEMD_INVOCATION_ID``), whose MESSAGE is one JSON
+    object.  Anything else (another unit, an older run, plain text, a MESSAGE journalctl had
+    to write as a byte array) is skipped.  In journal order."""
+    if not unit or not invocation:
+        return []
+    records = []
+    for line in lines:
+        entry = _json_object(line)
+        if entry is None:
+            continue
+        if entry.get('_SYSTEMD_UNIT') != unit or entry.get('_SYSTEMD_INVOCATION_ID') != invocation:
+            continue
+        record = _json_object(entry.get('MESSAGE'))
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def endpoint_url(records, name):
+    """The public ``tcp://HOST:PORT`` of endpoint ``name`` from the last "started tunnel"
+    record that names it (the agent logs one each time its session comes back, and a
+    random address may change then), or None."""
+    address = None
+    for record in records:
+        if record.get('msg') != STARTED or record.get('name') != name:
+            continue
+        try:
+            split_tcp_url(record.get('url'))
+        except ValueError:
+            continue
+        address = record['url']
+    return address
+
+
+def one_line(text):
+    """``text``'s first line without control characters, shortened: fit for one line of an
+    error message."""
+    line = str(text).replace('\r', '\n').strip().split('\n', 1)[0]
+    line = _CONTROL.sub(' ', line).strip()
+    return line if len(line) <= _ERROR_TEXT_MAX else line[:_ERROR_TEXT_MAX - 3] + '...'
+
+
+def agent_error(records):
+    """What the agent last logged at error level, as one line (``msg: first line of err``),
+    or None."""
+    found = None
+    for record in records:
+        level = record.get('lvl')
+        if isinstance(level, str) and level.lower() in ERROR_LEVELS:
+            found = record
+    if found is None:
+        return None
+    message = one_line(found.get('msg', '')) if isinstance(found.get('msg'), str) else ''
+    detail = one_line(found['err']) if isinstance(found.get('err'), str) else ''
+    return ': '.join(part for part in (message, detail) if part) or 'an error without a message'

@@ -8,13 +8,34 @@ short_description: A public TCP address for sshd through the ngrok agent, run as
 version_added: 0.1.0
 description:
   - Writes the ngrok agent's configuration (version 3, one TCP endpoint forwarding to
-    O(upstream)) atomically with mode C(0600), runs the agent as a systemd service
-    (C(Restart=always)), waits until the agent's local API reports the endpoint, and returns
-    its public address and the ssh command guests use.
+    O(upstream)) atomically, root-owned with mode C(0600) from the first byte on, runs the
+    agent as a systemd service (C(Restart=always)), waits until the agent logs the endpoint,
+    and returns its public address and the ssh command guests use.
+  - The agent runs as an unprivileged account of its own (C(DynamicUser=yes)), with no
+    capabilities, outbound network only and a system call filter. It never reads the
+    configuration file itself; systemd hands it over as a credential (C(LoadCredential=)),
+    readable by the agent alone.
+  - The agent's local web interface and API are turned off (C(web_addr) V(false)). On
+    C(127.0.0.1:4040) every local account, the guests' alias accounts included, could use it
+    to publish other local services on the owner's ngrok account or to stop the tunnel. The
+    public address is read from the agent's own log instead (C(--log stdout --log-format json)),
+    from the journal entries of the service's current invocation only, selected by journald's
+    trusted fields C(_SYSTEMD_UNIT) and C(_SYSTEMD_INVOCATION_ID), each MESSAGE decoded as one
+    JSON object, and of those the last whose C(msg) is exactly C(started tunnel) and whose
+    C(name) is O(name). Text a remote client makes the agent log stays a string inside a
+    record and is never read as a field.
   - The authtoken is never printed; diffs show it masked. Re-running with the same settings
     changes nothing and does not restart the agent; a new token restarts it.
-  - V(absent) stops the service and removes it and the configuration.
+  - V(absent) stops the service and removes it, its state and the configuration.
 author: pairing.tmux contributors (@pairing-tmux)
+requirements:
+  - systemd 247 or later (C(LoadCredential=)) as PID 1, and journald keeping the service's output
+notes:
+  - The address is learned from the journal. When the journal no longer holds the record of
+    the agent's current run (rotated away on a long-running agent), the module fails after
+    O(wait_timeout); C(systemctl restart pairing-ngrok) makes the agent log it again (a random
+    address changes then).
+  - The option C(api_url) is gone with the local API.
 options:
   state:
     description: Whether the tunnel should run.
@@ -22,11 +43,15 @@ options:
     choices: [present, absent]
     default: present
   name:
-    description: The endpoint's name in the agent configuration and API.
+    description: The endpoint's name in the agent configuration and its log.
     type: str
     default: pairing-ssh
   upstream:
-    description: Where the tunnel forwards to, e.g. sshd's port.
+    description:
+      - Where the tunnel forwards to, e.g. sshd's port.
+      - A port (V(22), on localhost), V(HOST:PORT) (V(127.0.0.1:2022), V([::1]:22)) or
+        V(tcp://HOST:PORT); the configuration gets the port, or the other two as
+        C(tcp://HOST:PORT).
     type: str
     default: "22"
   authtoken:
@@ -39,19 +64,15 @@ options:
     description: The ngrok region to connect to; default the agent's choice.
     type: str
   config_path:
-    description: Where the agent configuration is written.
+    description: Where the agent configuration is written (root-owned, mode C(0600)).
     type: path
     default: /etc/ngrok/pairing.yml
-  api_url:
-    description: The agent's local API (its C(web_addr)).
-    type: str
-    default: http://127.0.0.1:4040
   wait_timeout:
-    description: Seconds to wait for the endpoint to come up.
+    description: Seconds to wait for the agent to log the endpoint.
     type: int
     default: 60
   service:
-    description: Name of the systemd service.
+    description: Name of the systemd service (also the name of its state directory).
     type: str
     default: pairing-ngrok
   ngrok_path:
@@ -87,7 +108,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 public_url:
-  description: The endpoint's public address.
+  description: The endpoint's public address, as the agent logged it.
   returned: when state is present
   type: str
   sample: tcp://0.tcp.ngrok.io:12345
@@ -108,22 +129,31 @@ ssh_command:
   sample: ssh -t -p 12345 tmux@0.tcp.ngrok.io
 """
 
-import json
 import os
-import tempfile
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.pairing.tmux.plugins.module_utils.ngrok import (
+    MASK,
     agent_config,
+    agent_error,
+    endpoint_url,
+    journal_records,
     mask,
-    public_url,
     render,
     split_tcp_url,
 )
+from ansible_collections.pairing.tmux.plugins.module_utils.safe_file import write_atomic
 
+# The agent as an account of its own with nothing but outbound network: no capabilities, no
+# other users' processes, no devices, no kernel knobs, a system call filter (a call outside it
+# fails with EPERM; by default it would kill the agent). AF_NETLINK: reading the interfaces needs
+# it (Go's net.Interfaces, glibc's nss-myhostname). The configuration reaches the agent as a
+# credential: systemd copies the root-owned 0600 file to a directory only the agent's account can
+# read. The configuration turns the local API off (module_utils/ngrok.py); the agent's JSON log
+# on stdout, in the journal, is where the module learns the address.
 UNIT = """# Managed by pairing.tmux.ngrok_tunnel
 [Unit]
 Description=pairing.tmux ngrok tunnel to sshd
@@ -132,17 +162,48 @@ Wants=network-online.target
 StartLimitIntervalSec=0
 
 [Service]
-ExecStart={ngrok} start --all --config {config} --log stdout
+DynamicUser=yes
+LoadCredential=ngrok.yml:{config}
+StateDirectory={service}
+StateDirectoryMode=0700
+Environment=HOME=%S/{service}
+ExecStart={ngrok} start --all --config ${{CREDENTIALS_DIRECTORY}}/ngrok.yml --log stdout --log-format json
 Restart=always
 RestartSec=5
+UMask=0077
 NoNewPrivileges=yes
+CapabilityBoundingSet=
+AmbientCapabilities=
 ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes
+PrivateDevices=yes
+PrivateMounts=yes
+ProtectProc=invisible
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged
+SystemCallErrorNumber=EPERM
 
 [Install]
 WantedBy=multi-user.target
 """
+_SERVICE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,200}')
+_INVOCATION = re.compile(r'[0-9a-f]{32}')
+# Paths go into the unit as they are: systemd would expand a '%' and split ExecStart= at blanks.
+_UNSAFE_PATH = re.compile(r'[%\s\x00-\x1f\x7f]')
 
 
 def read(path):
@@ -156,11 +217,10 @@ def write(module, path, text, mode):
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, mode=0o700)
-    handle, temp = tempfile.mkstemp(dir=directory)  # 0600 from the start: the token is never readable
-    with os.fdopen(handle, 'w') as stream:
-        stream.write(text)
-    module.atomic_move(temp, path)
-    os.chmod(path, mode)  # atomic_move gives a new file the umask's mode
+    try:
+        write_atomic(path, text, mode)
+    except OSError as error:
+        module.fail_json(msg='cannot write %s: %s' % (path, error))
 
 
 def systemctl(module, *args, check=True):
@@ -170,24 +230,40 @@ def systemctl(module, *args, check=True):
     return rc, out.strip()
 
 
-def api(url, timeout=2):
-    try:
-        return json.loads(open_url(url, timeout=timeout, validate_certs=False).read())
-    except Exception:  # pylint: disable=broad-except  # starting agents refuse, reset or answer half
-        return None
+def invocation_id(module, service):
+    """The service's current invocation (a new one at every start, Restart=always's too), or None."""
+    value = systemctl(module, 'show', '-p', 'InvocationID', '--value', service + '.service', check=False)[1]
+    return value if _INVOCATION.fullmatch(value) else None
 
 
-def wait_for_endpoint(module, started):
+def agent_log(module, unit, invocation):
+    """The agent's log records of this invocation, from journald's own fields only."""
+    journalctl = module.get_bin_path('journalctl', required=True)
+    rc, out, _err = module.run_command([journalctl, '--quiet', '--no-pager', '--output', 'json',
+                                        '_SYSTEMD_UNIT=' + unit, '_SYSTEMD_INVOCATION_ID=' + invocation])
+    return journal_records(out.splitlines(), unit, invocation) if rc == 0 else []
+
+
+def wait_for_endpoint(module, deadline, result):
     params = module.params
-    deadline = started + params['wait_timeout']
+    unit = params['service'] + '.service'
+    last_error = None
     while True:
-        address = public_url(params['name'], api(params['api_url'] + '/api/tunnels'),
-                             api(params['api_url'] + '/api/endpoints'))
-        if address:
-            return address
+        invocation = invocation_id(module, params['service'])
+        if invocation:
+            records = agent_log(module, unit, invocation)
+            address = endpoint_url(records, params['name'])
+            if address:
+                return address
+            last_error = agent_error(records) or last_error
         if time.monotonic() >= deadline:
-            module.fail_json(msg='the ngrok agent did not report endpoint %s at %s within %d s: see journalctl -u %s'
-                             % (params['name'], params['api_url'], params['wait_timeout'], params['service']))
+            if last_error:
+                told = '; it last logged the error: %s' % (
+                    last_error.replace(params['authtoken'], MASK) if params['authtoken'] else last_error)
+            else:
+                told = ' and logged no error: see journalctl -u %s' % params['service']
+            module.fail_json(msg='the ngrok agent did not report endpoint %s within %d s%s'
+                                 % (params['name'], params['wait_timeout'], told), **result)
         time.sleep(0.5)
 
 
@@ -200,13 +276,18 @@ def main():
         url=dict(type='str'),
         region=dict(type='str'),
         config_path=dict(type='path', default='/etc/ngrok/pairing.yml'),
-        api_url=dict(type='str', default='http://127.0.0.1:4040'),
         wait_timeout=dict(type='int', default=60),
         service=dict(type='str', default='pairing-ngrok'),
         ngrok_path=dict(type='path'),
         ssh_user=dict(type='str', default='tmux'),
     ), required_if=[('state', 'present', ['authtoken'])], supports_check_mode=True)
     params = module.params
+    if not _SERVICE.fullmatch(params['service']) or params['service'].endswith('.service'):
+        module.fail_json(msg='service must be a unit name without .service (letters, digits, _ . -): %r'
+                             % params['service'])
+    if not os.path.isabs(params['config_path']) or _UNSAFE_PATH.search(params['config_path']):
+        module.fail_json(msg='config_path must be an absolute path without %%, blanks or control characters: %r'
+                             % params['config_path'])
     unit_path = '/etc/systemd/system/%s.service' % params['service']
     old_config = read(params['config_path'])
 
@@ -214,6 +295,7 @@ def main():
         changed = old_config is not None or os.path.exists(unit_path)
         if changed and not module.check_mode:
             systemctl(module, 'disable', '--now', params['service'], check=False)
+            systemctl(module, 'clean', '--what=state', params['service'], check=False)
             for path in (unit_path, params['config_path']):
                 if os.path.exists(path):
                     os.unlink(path)
@@ -221,13 +303,17 @@ def main():
         module.exit_json(changed=changed)
 
     token = params['authtoken']
-    web_addr = params['api_url'].split('://', 1)[-1].rstrip('/')
-    config = render(agent_config(token, params['name'], params['upstream'], params['url'], params['region'], web_addr))
+    try:
+        config = render(agent_config(token, params['name'], params['upstream'], params['url'], params['region']))
+    except ValueError as error:
+        module.fail_json(msg=str(error))
     ngrok = params['ngrok_path'] or module.get_bin_path('ngrok')
     if not ngrok:
         module.fail_json(msg='no ngrok agent on this host: install it (the host role does, pairing_ngrok_install), '
                              'or give ngrok_path')
-    unit = UNIT.format(ngrok=ngrok, config=params['config_path'])
+    if _UNSAFE_PATH.search(ngrok):
+        module.fail_json(msg='ngrok_path must be a path without %%, blanks or control characters: %r' % ngrok)
+    unit = UNIT.format(ngrok=ngrok, config=params['config_path'], service=params['service'])
     config_changed, unit_changed = config != old_config, unit != read(unit_path)
     result = dict(changed=config_changed or unit_changed)
     if module._diff:
@@ -247,18 +333,15 @@ def main():
     if not enabled:
         systemctl(module, 'enable', params['service'])
         result['changed'] = True
-    started = time.monotonic()
+    deadline = time.monotonic() + params['wait_timeout']
     if not active:
         systemctl(module, 'start', params['service'])
         result['changed'] = True
     elif config_changed or unit_changed:
         systemctl(module, 'restart', params['service'])
 
-    address = wait_for_endpoint(module, started)
-    try:
-        host, port = split_tcp_url(address)
-    except ValueError as error:
-        module.fail_json(msg='the ngrok agent reported %s' % error, **result)
+    address = wait_for_endpoint(module, deadline, result)
+    host, port = split_tcp_url(address)  # endpoint_url returns only addresses split_tcp_url reads
     result.update(public_url=address, host=host, port=port,
                   ssh_command='ssh -t -p %d %s@%s' % (port, params['ssh_user'], host))
     module.exit_json(**result)

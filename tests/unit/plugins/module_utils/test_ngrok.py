@@ -1,31 +1,67 @@
-"""ngrok agent configuration and API parsing (the agent itself: tests/ngrok/ngrok on test hosts)."""
+"""ngrok agent configuration and the agent's log as journalctl -o json shows it (the agent itself:
+tests/ngrok/fake_ngrok.py on test hosts, and here, run as a process)."""
 
 import json
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import threading
 
 import pytest
 
 from ansible_collections.pairing.tmux.plugins.module_utils.ngrok import (
     agent_config,
+    agent_error,
+    endpoint_url,
+    journal_records,
     mask,
-    public_url,
+    one_line,
     render,
     split_tcp_url,
+    upstream_url,
 )
 
+DOUBLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'ngrok', 'fake_ngrok.py')
+UNIT = 'pairing-ngrok.service'
+NOW = '5f0c5e1c2b7a4d35a1b0e0e7c3f4a9d1'
+EARLIER = '0d6b9f5ce3a84c45b2f1a7e9d8c6b5a4'
 
-def test_v3_config_for_one_tcp_endpoint():
+
+def test_v3_config_for_one_tcp_endpoint_without_a_local_api():
     config = json.loads(render(agent_config('tok3n', 'pairing-ssh', 22)))
     assert config == {
         'version': 3,
-        'agent': {'authtoken': 'tok3n', 'web_addr': '127.0.0.1:4040', 'update_check': False},
+        'agent': {'authtoken': 'tok3n', 'web_addr': False, 'update_check': False},
         'endpoints': [{'name': 'pairing-ssh', 'url': 'tcp://', 'upstream': {'url': '22'}}],
     }
 
 
-def test_reserved_address_and_region():
-    config = agent_config('t', 'x', '2222', url='tcp://1.tcp.ngrok.io:20000', region='eu', web_addr='127.0.0.1:4041')
+def test_reserved_address_region_and_an_upstream_address():
+    config = agent_config('t', 'x', '127.0.0.1:2022', url='tcp://1.tcp.ngrok.io:20000', region='eu')
     assert config['endpoints'][0]['url'] == 'tcp://1.tcp.ngrok.io:20000'
-    assert config['agent']['region'] == 'eu' and config['agent']['web_addr'] == '127.0.0.1:4041'
+    assert config['endpoints'][0]['upstream'] == {'url': 'tcp://127.0.0.1:2022'}
+    assert config['agent']['region'] == 'eu' and config['agent']['web_addr'] is False
+
+
+@pytest.mark.parametrize('given, rendered', [
+    ('22', '22'), (2022, '2022'), (' 22 ', '22'),
+    ('127.0.0.1:2022', 'tcp://127.0.0.1:2022'), ('localhost:22', 'tcp://localhost:22'),
+    ('[::1]:22', 'tcp://[::1]:22'), ('tcp://127.0.0.1:2022', 'tcp://127.0.0.1:2022'),
+    ('sshd.internal:2022', 'tcp://sshd.internal:2022'),
+])
+def test_upstream_a_port_or_an_address(given, rendered):
+    assert upstream_url(given) == rendered
+
+
+@pytest.mark.parametrize('bad', ['0', '70000', '127.0.0.1:0', 'x:65536', 'http://127.0.0.1:22', 'tls://h:22',
+                                 'localhost', 'x:', ':22', 'tcp://x', '1.2.3.4:22/path', 'h:22 extra', '22\n23',
+                                 '\uff12\uff12', 'h\u0131:22', 'a b:22', ''])
+def test_upstream_refuses_what_the_agent_would_not_read_as_a_tcp_upstream(bad):
+    with pytest.raises(ValueError, match='upstream'):
+        upstream_url(bad)
 
 
 def test_rendering_is_stable_and_masking_hides_the_token():
@@ -36,31 +72,216 @@ def test_rendering_is_stable_and_masking_hides_the_token():
     assert mask(hand_written) == 'version: 3\nagent:\n  authtoken: ********\n  region: eu\n'
 
 
-TUNNELS = {'tunnels': [{'name': 'web', 'public_url': 'https://a.ngrok.app', 'proto': 'https'},
-                       {'name': 'pairing-ssh', 'public_url': 'tcp://0.tcp.ngrok.io:12345', 'proto': 'tcp'}],
-           'uri': '/api/tunnels'}
-ENDPOINTS = {'endpoints': [{'id': 'ep_1', 'name': 'pairing-ssh', 'url': 'tcp://4.tcp.eu.ngrok.io:23456',
-                            'upstream': {'url': '22', 'protocol': ''}}], 'uri': '/api/endpoints'}
-
-
-def test_public_url_from_either_api_shape():
-    assert public_url('pairing-ssh', tunnels=TUNNELS) == 'tcp://0.tcp.ngrok.io:12345'
-    assert public_url('pairing-ssh', endpoints=ENDPOINTS) == 'tcp://4.tcp.eu.ngrok.io:23456'
-    assert public_url('pairing-ssh', tunnels=TUNNELS, endpoints=ENDPOINTS) == 'tcp://0.tcp.ngrok.io:12345'
-
-
-@pytest.mark.parametrize('tunnels, endpoints', [
-    ({'tunnels': []}, {'endpoints': []}),  # an agent that is starting
-    (None, None),                          # an API that does not answer
-    ({'tunnels': [{'name': 'other', 'public_url': 'tcp://h:1'}]}, None),
-    ({'tunnels': [{'name': 'pairing-ssh', 'public_url': 'https://h.ngrok.app'}]}, None),
-])
-def test_no_address_until_the_endpoint_is_up(tunnels, endpoints):
-    assert public_url('pairing-ssh', tunnels, endpoints) is None
-
-
 def test_split_tcp_url():
     assert split_tcp_url('tcp://0.tcp.ngrok.io:12345') == ('0.tcp.ngrok.io', 12345)
-    for bad in ('https://x:1', 'tcp://x', 'tcp://x:0', 'tcp://x:70000', 'tcp://x y:1', None):
+    for bad in ('https://x:1', 'tcp://x', 'tcp://x:0', 'tcp://x:70000', 'tcp://x y:1', 'tcp://x:1\n', None, 12345):
         with pytest.raises(ValueError, match='not a TCP address'):
             split_tcp_url(bad)
+
+
+# The agent's records, in the shapes it writes them (--log-format json: log15 records, keys sorted;
+# e.g. {"addr":"//localhost:37465","lvl":"info","msg":"started tunnel","name":"command_line",
+# "obj":"tunnels","t":"...","url":"tcp://0.tcp.ngrok.io:17585"}), each a MESSAGE of a journal entry.
+def record(msg, lvl='info', **context):
+    return json.dumps(dict(context, t='2026-03-01T10:00:00.123+01:00', lvl=lvl, msg=msg),
+                      sort_keys=True, separators=(',', ':'))
+
+
+def started(url, name='pairing-ssh'):
+    return record('started tunnel', obj='tunnels', name=name, addr='//localhost:22', url=url)
+
+
+def entry(message, unit=UNIT, invocation=NOW, **fields):
+    """One line of journalctl -o json: journald's trusted fields beside the agent's MESSAGE."""
+    line = {'__CURSOR': 's=1;i=2', '__REALTIME_TIMESTAMP': '1772355600123456', '_PID': '4242', '_UID': '61820',
+            '_COMM': 'ngrok', '_TRANSPORT': 'stdout', 'SYSLOG_IDENTIFIER': 'ngrok', 'MESSAGE': message}
+    if unit is not None:
+        line['_SYSTEMD_UNIT'] = unit
+    if invocation is not None:
+        line['_SYSTEMD_INVOCATION_ID'] = invocation
+    line.update(fields)
+    return json.dumps(line)
+
+
+def address(lines, name='pairing-ssh'):
+    return endpoint_url(journal_records(lines, UNIT, NOW), name)
+
+
+def test_the_address_the_agent_logged_in_this_run():
+    lines = [entry(record('no configuration paths supplied')),
+             entry(record('client session established', obj='csess', id='c90e2932424c')),
+             entry(record('tunnel session started', obj='tunnels.session')),
+             entry(started('tcp://0.tcp.ngrok.io:17585'))]
+    assert address(lines) == 'tcp://0.tcp.ngrok.io:17585'
+
+
+def test_after_a_reconnect_the_last_address_counts():
+    lines = [entry(started('tcp://0.tcp.ngrok.io:17585')),
+             entry(record('session closed, starting reconnect loop', lvl='eror', obj='csess', err='EOF')),
+             entry(started('tcp://6.tcp.eu.ngrok.io:13075'))]
+    assert address(lines) == 'tcp://6.tcp.eu.ngrok.io:13075'
+
+
+def test_no_address_while_the_agent_is_starting():
+    assert address([]) is None
+    assert address([entry(record('tunnel session started', obj='tunnels.session'))]) is None
+    assert journal_records([entry(started('tcp://h:1'))], UNIT, None) == []
+
+
+@pytest.mark.parametrize('hostile', [
+    # another unit: a local user's logger, or any other service printing the same line
+    entry(started('tcp://evil.example:1')).replace(UNIT, 'evil.service'),
+    entry(started('tcp://evil.example:1'), unit='user@1000.service'),
+    entry(started('tcp://evil.example:1'), unit=None),
+    entry(started('tcp://evil.example:1'), unit=[UNIT, UNIT]),
+    # an older run of the agent: its address is gone with it
+    entry(started('tcp://old.example:1'), invocation=EARLIER),
+    entry(started('tcp://old.example:1'), invocation=None),
+    entry(started('tcp://evil.example:1'), invocation=NOW.upper()),
+    # the agent's stderr and anything else that is not one JSON object
+    entry('t=2026-03-01T10:00:00+0100 lvl=info msg="started tunnel" obj=tunnels name=pairing-ssh '
+          'addr=//localhost:22 url=tcp://evil.example:1'),
+    entry('ERROR:  started tunnel pairing-ssh tcp://evil.example:1'),
+    entry(json.dumps([json.loads(started('tcp://evil.example:1'))])),
+    entry(json.dumps(started('tcp://evil.example:1'))),  # a JSON string holding the record
+    entry(started('tcp://evil.example:1') + ' trailing'),
+    entry([ord(c) for c in started('tcp://evil.example:1')]),  # journalctl's byte array form
+    entry(None),
+    entry('[' * 100000),
+    # the right words inside another field: what a remote side can make the agent log stays a string
+    entry(record('join connections', obj='join', id='8db744a20159', l='127.0.0.1:22',
+                 r=started('tcp://evil.example:1'))),
+    entry(record('join connections', obj='join', id='8db744a20159',
+                 r='msg="started tunnel" name=pairing-ssh url=tcp://evil.example:1')),
+    entry(record('failed to open private leg', lvl='warn', name='pairing-ssh', url='tcp://evil.example:1',
+                 err='started tunnel')),
+    entry(record('Started tunnel', name='pairing-ssh', url='tcp://evil.example:1')),
+    entry(record('started tunnel ', name='pairing-ssh', url='tcp://evil.example:1')),
+    entry(record('started tunnel', tunnel={'name': 'pairing-ssh', 'url': 'tcp://evil.example:1'})),
+    # a second endpoint, and names that only look alike
+    entry(started('tcp://evil.example:2', name='pairing-ssh-2')),
+    entry(started('tcp://evil.example:2', name='pairing-ssh ')),
+    entry(started('tcp://evil.example:2', name='Pairing-SSH')),
+    entry(started('tcp://evil.example:2', name=['pairing-ssh'])),
+    # our name, but no TCP address
+    entry(started('https://evil.ngrok.app')),
+    entry(started('tcp://evil.example:1\nx')),
+    entry(record('started tunnel', name='pairing-ssh', url=12345)),
+    entry(record('started tunnel', name='pairing-ssh')),
+    # a duplicate key: the record read one way by us and another way by someone else
+    entry('{"msg":"join connections","msg":"started tunnel","name":"pairing-ssh","url":"tcp://evil.example:1"}'),
+    # journalctl lines that are no entry
+    started('tcp://evil.example:1'),
+    '-- No entries --',
+    entry(started('tcp://evil.example:1'))[:-1],
+])
+def test_nothing_but_this_run_s_own_record_gives_the_address(hostile):
+    assert address([hostile]) is None
+    assert address([entry(started('tcp://0.tcp.ngrok.io:12345')), hostile]) == 'tcp://0.tcp.ngrok.io:12345'
+
+
+def test_the_outer_entry_with_a_duplicate_key_is_refused():
+    line = entry(started('tcp://evil.example:1')).replace('{', '{"_SYSTEMD_UNIT": "evil.service", ', 1)
+    assert address([line]) is None
+
+
+LIMIT = ('failed to start tunnel: Your account may not run more than 3 endpoints.\r\n\r\n'
+         'ERR_NGROK_324\r\nhttps://ngrok.com/docs/errors/err_ngrok_324\r\n')
+
+
+def test_the_last_error_as_one_line():
+    records = journal_records([
+        entry(record('starting web service', obj='web', addr='127.0.0.1:4040')),
+        entry(record('failed to reconnect session', lvl='eror', obj='csess', err='dial tcp: i/o timeout')),
+        entry(record('command failed', lvl='crit', err=LIMIT)),
+        entry(record('join connections', obj='join', r='203.0.113.9:40000')),
+    ], UNIT, NOW)
+    assert agent_error(records) == ('command failed: failed to start tunnel: Your account may not run more than '
+                                    '3 endpoints.')
+
+
+def test_no_error_no_message_and_only_this_run_s_errors():
+    assert agent_error([]) is None
+    assert agent_error([json.loads(record('failed to open private leg', lvl='warn', err='refused'))]) is None
+    older = entry(record('command failed', lvl='crit', err='authentication failed'), invocation=EARLIER)
+    assert agent_error(journal_records([older], UNIT, NOW)) is None
+    assert agent_error([{'lvl': 'EROR', 'msg': 'x'}]) == 'x'
+    assert agent_error([{'lvl': 'crit'}]) == 'an error without a message'
+    assert agent_error([{'lvl': 'crit', 'msg': ['a'], 'err': {'b': 1}}]) == 'an error without a message'
+
+
+def test_an_error_line_is_one_printable_line():
+    assert one_line('first\x1b[31m red\x07\nsecond') == 'first [31m red'
+    assert one_line('\r\n  a\tb  \r\nc') == 'a b'
+    assert len(one_line('x' * 1000)) == 300 and one_line('x' * 1000).endswith('...')
+
+
+# The double, run as a process the way the service runs it: what it logs parses like the agent's.
+def run_double(tmp_path, config, wait_for):
+    path = tmp_path / 'ngrok.yml'
+    path.write_text(render(config))
+    process = subprocess.Popen([sys.executable, DOUBLE, 'start', '--all', '--config', str(path), '--log', 'stdout',
+                                '--log-format', 'json'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = queue.Queue()
+
+    def read():
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    seen = []
+    try:
+        while not any(wait_for in line for line in seen):
+            seen.append(lines.get(timeout=10))
+    except queue.Empty:
+        process.kill()
+        raise AssertionError('the double logged no %r: %s %s' % (wait_for, seen, process.stderr.read())) from None
+    return process, [entry(line.rstrip('\n')) for line in seen]
+
+
+def test_the_double_s_log_gives_a_forward_that_reaches_the_upstream(tmp_path):
+    upstream = socket.create_server(('127.0.0.1', 0))
+    threading.Thread(target=lambda: upstream.accept()[0].sendall(b'SSH-2.0-OpenSSH_test\r\n'), daemon=True).start()
+    config = agent_config('token', 'pairing-ssh', '127.0.0.1:%d' % upstream.getsockname()[1])
+    process, lines = run_double(tmp_path, config, '"started tunnel"')
+    try:
+        records = journal_records(lines, UNIT, NOW)
+        assert [record['msg'] for record in records] == ['client session established', 'tunnel session started',
+                                                         'started tunnel']  # web_addr false: no web service
+        _host, port = split_tcp_url(endpoint_url(records, 'pairing-ssh'))
+        with socket.create_connection(('127.0.0.1', port), timeout=10) as conn:
+            assert conn.recv(64) == b'SSH-2.0-OpenSSH_test\r\n'
+    finally:
+        process.kill()
+        process.wait()
+        upstream.close()
+
+
+def test_the_double_s_refused_token_is_the_error_line(tmp_path):
+    process, lines = run_double(tmp_path, agent_config('invalid', 'pairing-ssh', 22), '"command failed"')
+    assert process.wait(timeout=10) == 1
+    records = journal_records(lines, UNIT, NOW)
+    assert endpoint_url(records, 'pairing-ssh') is None
+    assert agent_error(records) == ('command failed: authentication failed: The authtoken you specified is not '
+                                    'valid (test double).')
+
+
+def test_the_service_runs_the_agent_unprivileged_and_systemd_reads_it(tmp_path):
+    from ansible_collections.pairing.tmux.plugins.modules.ngrok_tunnel import UNIT as TEMPLATE
+
+    unit = TEMPLATE.format(ngrok=sys.executable, config='/etc/ngrok/pairing.yml', service='pairing-ngrok')
+    settings = [line for line in unit.splitlines() if '=' in line and not line.startswith('#')]
+    for setting in ('DynamicUser=yes', 'LoadCredential=ngrok.yml:/etc/ngrok/pairing.yml', 'CapabilityBoundingSet=',
+                    'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes',
+                    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK', 'SystemCallFilter=@system-service',
+                    'ExecStart=%s start --all --config ${CREDENTIALS_DIRECTORY}/ngrok.yml --log stdout '
+                    '--log-format json' % sys.executable):
+        assert setting in settings
+    assert not [line for line in settings if line.startswith(('User=', 'Group=', 'SupplementaryGroups='))]
+    analyze = shutil.which('systemd-analyze')
+    if analyze is None:
+        pytest.skip('no systemd-analyze here')
+    (tmp_path / 'pairing-ngrok.service').write_text(unit)
+    run = subprocess.run([analyze, 'verify', str(tmp_path / 'pairing-ngrok.service')], capture_output=True,
+                         text=True, check=False)
+    assert run.returncode == 0 and 'pairing-ngrok.service' not in run.stderr, run.stderr
