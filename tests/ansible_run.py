@@ -59,6 +59,7 @@ def run_playbook(playbook, inventory, extra_vars=None, check=False, diff=False, 
                            ANSIBLE_CALLBACK_PLUGINS=os.path.join(TESTS, 'callback_plugins'),
                            ANSIBLE_CALLBACKS_ENABLED='recorder',
                            ANSIBLE_NOCOLOR='1',
+                           ANSIBLE_PIPELINING='1',
                            ANSIBLE_RETRY_FILES_ENABLED='0',
                            RECORDER_FILE=record_path)
         environment.update(env or {})

@@ -7,10 +7,10 @@ short_description: The keys of an authorized_keys file that open an interactive 
 version_added: 0.2.0
 description:
   - Reads the text of an account's C(authorized_keys) and returns the fingerprints of the lines
-    sshd would let open an ordinary interactive login: a key of an accepted type with no
+    sshd would let open an ordinary interactive login, that is a key of an accepted type with no
     C(command=), C(from=), C(expiry-time=), C(no-pty), C(cert-authority) or C(principals=)
     option, and no C(restrict) unless C(pty) gives the terminal back.
-  - The host role's lock-out guard counts them before it turns password logins off for an account:
+  - The lock-out guard of the host role counts them before it turns password logins off for an account;
     a key restricted to one command or one address is no way in for the owner.
   - Lines it cannot read are no way in.
 author: pairing.tmux contributors (@pairing-tmux)

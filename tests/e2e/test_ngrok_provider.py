@@ -5,7 +5,7 @@ test machines), and a guest connects through the double's public address and lan
 import os
 
 import pytest
-from pairing_env import Terminal, make_pairing
+from pairing_env import Terminal, make_pairing, only_guests_get_through, strangers_are_held, strangers_fail
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('tunnelled',)], indirect=True)]
@@ -45,12 +45,25 @@ def test_the_token_alone_chooses_ngrok_and_a_guest_lands_through_it(pairing):
         guest.close()
 
 
+def test_only_guests_get_through_ngrok(pairing):
+    only_guests_get_through(pairing, *address(pairing.first_run))
+
+
+def test_strangers_failing_through_ngrok_do_not_shut_guests_out(pairing, strangers):
+    host, port = address(pairing.first_run)
+    strangers_fail(host, port, strangers)
+    assert pairing.lands('after-strangers', 'alice', address=host, port=port) is True
+    strangers_are_held(host, port, strangers)
+    assert pairing.lands('after-held', 'alice', address=host, port=port) is True
+
+
 def test_a_full_verbose_run_never_shows_the_token(pairing):
     run = pairing.converge(options=['-vvv'])
     assert run.returncode == 0
     assert run.changed() == [], run.changed()
     assert 'token-one' not in run.output
-    assert 'AnsiballZ_ngrok_tunnel.py' in run.output  # the verbose output is really there
+    # The verbose output is really there (modules travel through ssh's stdin: pipelining).
+    assert 'ESTABLISH SSH CONNECTION' in run.output and 'pairing.tmux.host : The tunnel to sshd' in run.output
 
 
 def test_a_new_token_gives_a_new_agent_and_the_new_address(pairing):

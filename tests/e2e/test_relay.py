@@ -64,7 +64,7 @@ def test_only_guests_get_through_the_relay(pairing, testhosts):
 
 def test_strangers_failing_through_the_relay_do_not_shut_guests_out(pairing, testhosts, strangers):
     relay = testhosts['relay'].address
-    strangers_fail(pairing, relay, PORT, strangers)
+    strangers_fail(relay, PORT, strangers)
     assert pairing.lands('after-strangers', 'alice', address=relay, port=PORT) is True
     strangers_are_held(relay, PORT, strangers)
     assert pairing.lands('after-held', 'alice', address=relay, port=PORT) is True
