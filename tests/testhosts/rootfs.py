@@ -13,7 +13,6 @@ from .errors import HarnessError
 
 # What the roles expect to find: test hosts reach no package registry.
 PACKAGES = (
-    'autossh',
     'dbus',
     'iproute2',
     'libpam-systemd',
