@@ -46,6 +46,20 @@ def effective(pairing, user, setting, addr='192.0.2.1'):
     return [line.split(' ', 1)[1] for line in settings if line.startswith(setting + ' ')]
 
 
+BARE = 'getent passwd tmux; ls /etc/ssh/pairing /etc/ssh/sshd_config.d/00-pairing.conf /usr/local/libexec/pairing-*'
+
+
+def test_a_guest_name_with_a_typo_changes_nothing_on_a_bare_host(pairing):
+    before = pairing.host.run(SSHD_FILES).stdout
+    run = pairing.converge(pairing_guests=['alice', 'alcie'])
+    assert run.returncode != 0
+    message = the_failure(run)
+    assert message.startswith('user alcie (') and 'not found (HTTP 404)' in message, message
+    assert message.endswith('nothing was changed') and '\n' not in message, message
+    assert pairing.host.run(BARE, check=False).stdout == ''
+    assert pairing.host.run(SSHD_FILES).stdout == before
+
+
 def test_a_main_config_the_drop_in_would_break_is_refused_on_a_bare_host(pairing, main_config):
     main_config("sed -i 's/^KbdInteractiveAuthentication no/KbdInteractiveAuthentication yes/' /etc/ssh/sshd_config"
                 " && echo 'AuthenticationMethods publickey,keyboard-interactive' >> /etc/ssh/sshd_config")
@@ -56,8 +70,7 @@ def test_a_main_config_the_drop_in_would_break_is_refused_on_a_bare_host(pairing
     assert message.startswith("sshd on locks would not take its configuration with pairing.tmux's drop-in: "), message
     assert 'AuthenticationMethods' in message and message.endswith('nothing was changed') and '\n' not in message
     assert pairing.host.run(SSHD_FILES).stdout == before
-    assert pairing.host.run('getent passwd tmux; ls /etc/ssh/pairing /usr/local/libexec/pairing-attach',
-                            check=False).stdout == ''
+    assert pairing.host.run(BARE, check=False).stdout == ''
 
 
 def test_match_blocks_of_the_host_s_own_keep_their_say_and_the_owner_gets_in_after_a_reboot(pairing, main_config):

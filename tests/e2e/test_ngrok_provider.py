@@ -5,6 +5,7 @@ test machines), and a guest connects through the double's public address and lan
 import os
 
 import pytest
+from ansible_run import ROOT, run_playbook
 from pairing_env import Terminal, make_pairing, only_guests_get_through, strangers_are_held, strangers_fail
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
@@ -43,6 +44,15 @@ def test_the_token_alone_chooses_ngrok_and_a_guest_lands_through_it(pairing):
         assert pairing.pane_shows('through-ngrok'), pairing.pane()
     finally:
         guest.close()
+
+
+def test_status_leaves_the_agent_as_it_is(pairing):
+    state = 'sha256sum /etc/ngrok/pairing.yml; systemctl show -p MainPID --value pairing-ngrok'
+    before = pairing.host.run(state).stdout
+    run = run_playbook(os.path.join(ROOT, 'playbooks', 'status.yml'), pairing.host.harness.inventory(['tunnelled']),
+                       {**pairing.vars, 'target': 'tunnelled'})
+    assert run.returncode == 0, run.output[-3000:]
+    assert pairing.host.run(state).stdout == before
 
 
 def test_only_guests_get_through_ngrok(pairing):

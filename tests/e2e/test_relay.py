@@ -121,6 +121,17 @@ def test_the_relay_converges_with_no_tunnel_keys_then_with_them(pairing, testhos
     lands_within(pairing, relay, 60)
 
 
+def test_a_guest_connected_through_the_relay_is_cut_off_when_revoked(pairing, testhosts):
+    guest = pairing.terminal('revoked-via-relay', 'bob', address=testhosts['relay'].address, port=PORT)
+    try:
+        assert guest.wait_for('dev@gw', timeout=30), guest.screen()
+        run = pairing.converge(pairing_guests=['alice'])
+        assert run.returncode == 0, run.output[-3000:]
+        assert guest.wait_for('[ssh exited', timeout=20), guest.screen()
+    finally:
+        guest.close()
+
+
 def readdress(netns, old, new):
     """The test host's eth0 from address ``old`` to ``new`` (same /24), its default route kept."""
     gateway = old.rsplit('.', 1)[0] + '.1'
@@ -152,3 +163,4 @@ def test_a_host_that_vanishes_gets_its_relay_path_back_within_a_minute(pairing, 
     finally:
         subprocess.run(['ip', 'link', 'set', veth, 'up'], check=True)
         readdress(netns, elsewhere, address)
+
