@@ -73,6 +73,18 @@ def test_a_main_config_the_drop_in_would_break_is_refused_on_a_bare_host(pairing
     assert pairing.host.run(BARE, check=False).stdout == ''
 
 
+def test_a_match_block_whose_methods_the_drop_in_would_turn_off_is_refused(pairing, main_config):
+    main_config("printf 'Match User dev\\n    AuthenticationMethods publickey,password\\n' >> /etc/ssh/sshd_config")
+    before = pairing.host.run(SSHD_FILES).stdout
+    run = pairing.converge()
+    assert run.returncode != 0
+    message = the_failure(run)
+    says = 'sshd would refuse dev from 127.0.0.1 (AuthenticationMethods publickey,password with a method off)'
+    assert says in message, message
+    assert message.endswith('nothing was changed') and '\n' not in message, message
+    assert pairing.host.run(SSHD_FILES).stdout == before
+
+
 def test_match_blocks_of_the_host_s_own_keep_their_say_and_the_owner_gets_in_after_a_reboot(pairing, main_config):
     main_config("printf 'Match User dev\\n    X11Forwarding no\\nMatch Address 192.0.2.0/24\\n"
                 "    PasswordAuthentication yes\\n' >> /etc/ssh/sshd_config")
