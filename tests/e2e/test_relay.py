@@ -163,4 +163,3 @@ def test_a_host_that_vanishes_gets_its_relay_path_back_within_a_minute(pairing, 
     finally:
         subprocess.run(['ip', 'link', 'set', veth, 'up'], check=True)
         readdress(netns, elsewhere, address)
-
