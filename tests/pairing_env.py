@@ -186,14 +186,18 @@ def wait_for_listener(host, port, timeout=60):
 
 # What a tunnel publishes: the tests of tests/e2e/test_relay.py and test_ngrok_provider.py.
 
+def login_as(host, user, address=None, port=22):
+    """``ssh USER@ADDRESS true`` with the harness's key, which root and the owner accept."""
+    return ssh_run(identity_argv([host.harness.key], user, address or host.address, port), 'true')
+
+
 def only_guests_get_through(pairing, address, port):
     """The owner's key and root's work on the LAN port and are refused through the tunnel, which
     offers no method but public keys; a guest lands."""
-    harness_key = pairing.host.harness.key
     for user in ('dev', 'root'):
-        direct = ssh_run(identity_argv([harness_key], user, pairing.host.address), 'true')
+        direct = login_as(pairing.host, user)
         assert direct.returncode == 0, (user, direct.stderr)
-        tunnelled = ssh_run(identity_argv([harness_key], user, address, port), 'true')
+        tunnelled = login_as(pairing.host, user, address, port)
         assert tunnelled.returncode == 255 and 'Permission denied (publickey)' in tunnelled.stderr, (user, tunnelled)
     password = ssh_run(identity_argv([], 'dev', address, port, '-o', 'PubkeyAuthentication=no',
                                      '-o', 'PreferredAuthentications=password,keyboard-interactive'), 'true')

@@ -5,7 +5,7 @@ and puts sshd's files back when sshd does not take the new ones."""
 import os
 
 import pytest
-from pairing_env import Terminal, identity_argv, make_pairing, ssh_run
+from pairing_env import Terminal, login_as, make_pairing
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('locks',)], indirect=True)]
@@ -29,7 +29,7 @@ def main_config(pairing):
 
 
 def logs_in(pairing, user):
-    return ssh_run(identity_argv([pairing.host.harness.key], user, pairing.host.address), 'true').returncode == 0
+    return login_as(pairing.host, user).returncode == 0
 
 
 def the_failure(run):
