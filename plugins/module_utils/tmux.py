@@ -5,11 +5,19 @@
 Also reads the attach wrapper's client records (docs/client-records.md): one file per
 attached guest, ``/run/pairing/clients/<pid>``, ``key=value`` lines, so that a tmux client
 (known by its process id) can be tied to the GitHub user whose key logged in.
+
+``read_server`` is the one place that reads a server's state, for tmux_session (which plans
+from it) and tmux_session_info alike.
 """
 
+import datetime
+import grp
 import os
 import pwd
 import re
+import stat
+from dataclasses import dataclass, field
+from typing import Optional
 
 from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import canonical_name
 
@@ -24,6 +32,15 @@ _GITHUB_USER = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$')
 
 class TmuxError(Exception):
     """A tmux command failed; the message says which and what tmux said."""
+
+
+def current_account():
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def supports_access(version):
+    """Whether a tmux of this version (``parse_version``) has ``server-access``."""
+    return version is not None and version >= ACCESS_MIN_VERSION
 
 
 def parse_version(text):
@@ -64,6 +81,11 @@ def parse_panes(text):
     return panes
 
 
+def guest_access(access, owner):
+    """``parse_access`` without the server's owner and root, who always have access."""
+    return {account: read_only for account, read_only in access.items() if account not in (owner, 'root')}
+
+
 def parse_environment(text):
     """``show-environment`` -> {name: value}; removed variables (``-NAME``) are left out."""
     return dict(line.split('=', 1) for line in text.splitlines() if '=' in line and not line.startswith('-'))
@@ -92,6 +114,88 @@ def read_client_records(directory):
     return records
 
 
+def client_record(pid, records):
+    """The wrapper's record for a client: keyed by the wrapper's pid, which is the tmux
+    client itself, or an ancestor of it when sudo and the watcher started the client
+    (read-only guests)."""
+    for _level in range(4):
+        if pid in records:
+            return records[pid]
+        pid = _parent(pid)
+    return {}
+
+
+def _parent(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return int(handle.read().rsplit(')', 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def describe_client(client, record):
+    """A ``parse_clients`` entry as the modules return it, named by its wrapper ``record`` ({} if none)."""
+    since = client['since']
+    return {'tty': client['tty'], 'pid': client['pid'], 'account': client['account'],
+            'github_user': record.get('github_user'), 'read_only': client['read_only'],
+            'since': datetime.datetime.fromtimestamp(since, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+            if since else None}
+
+
+def group_name(gid):
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """What one read of a tmux server shows. Without a server (no socket, or nothing answers on
+    it) everything is empty: ``running`` is false, and so is ``exists``."""
+
+    socket_directory_exists: bool = False
+    running: bool = False
+    exists: bool = False  # the session
+    panes: list = field(default_factory=list)  # parse_panes
+    environment: dict = field(default_factory=dict)  # the session's
+    access: Optional[dict] = None  # guest_access; None when not read
+    socket: Optional[tuple] = None  # (group name, mode) of the running server's socket
+    clients: list = field(default_factory=list)  # describe_client, of the session's clients
+
+    @property
+    def windows(self):
+        """Window names in index order."""
+        names = {}
+        for pane in self.panes:
+            names.setdefault(pane['window_index'], pane['window'])
+        return [names[index] for index in sorted(names)]
+
+
+def read_server(tmux, name, owner, records_dir, with_access=False):
+    """The server's state and session ``name``'s, read once; ``with_access`` reads
+    ``server-access`` (tmux 3.3 or later) too."""
+    directory_exists = os.path.isdir(os.path.dirname(tmux.socket_path))
+    if not tmux.running():
+        # A socket file may outlive its server; tmux replaces it when it starts a new one.
+        return ServerState(socket_directory_exists=directory_exists)
+    exists = tmux.has_session(name)
+    records = read_client_records(records_dir)
+    try:
+        info = os.lstat(tmux.socket_path)
+        socket = (group_name(info.st_gid), stat.S_IMODE(info.st_mode))
+    except FileNotFoundError:
+        socket = None
+    return ServerState(
+        socket_directory_exists=directory_exists, running=True, exists=exists,
+        panes=tmux.panes(name) if exists else [],
+        environment=tmux.environment(name) if exists else {},
+        access=guest_access(tmux.access(), owner) if with_access else None,
+        socket=socket,
+        clients=[describe_client(client, client_record(client['pid'], records))
+                 for client in tmux.clients() if client['session'] == name])
+
+
 class Tmux:
     """One tmux server (``-S socket``), commands run as the account that owns it."""
 
@@ -100,7 +204,7 @@ class Tmux:
         self.socket_path = socket_path
         self.binary = module.get_bin_path('tmux', required=True)
         self.prefix = []
-        if run_as and run_as != pwd.getpwuid(os.geteuid()).pw_name:
+        if run_as and run_as != current_account():
             self.prefix = [module.get_bin_path('runuser', required=True), '-u', run_as, '--']
 
     def run(self, *args, check=True):
