@@ -1,6 +1,7 @@
 # Copyright: (c) 2026, pairing.tmux contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ngrok agent configuration (v3) and the agent's own log, for pairing.tmux.ngrok_tunnel.
+"""ngrok agent configuration (v3) and the agent's own log, for pairing.tmux.ngrok_tunnel (which
+writes the configuration) and pairing.tmux.ngrok_tunnel_info (which reads the log).
 
 The configuration is written as JSON, which is YAML too: the agent reads it, and the target
 needs no YAML library.  It turns the agent's local web interface and API off
@@ -16,7 +17,8 @@ decodes as one JSON object.  A string a remote client makes the agent log stays 
 inside its record: it is never parsed, and it never becomes a field of its own.  Of those
 records ``endpoint_url`` takes the last one the agent writes when an endpoint is online,
 ``{"msg": "started tunnel", "name": NAME, "url": "tcp://HOST:PORT", ...}`` (exact field
-matches), and ``agent_error`` the last one at error level, as one line.
+matches), and ``agent_error`` the last one at error level, as one line: for ngrok's error
+codes the owner can act on (``ERR_NGROK_8013``, a refused authtoken), the code and the fix.
 """
 
 import json
@@ -24,8 +26,10 @@ import re
 
 MASK = '********'
 STARTED = 'started tunnel'
-# log15's names for error levels ('eror', 'crit'), and the spellings other versions write.
-ERROR_LEVELS = frozenset(('eror', 'error', 'err', 'crit', 'critical'))
+# log15's names for error levels ('eror', 'crit'), and the spellings other versions write; at
+# crit level the agent gives up and exits ("command failed").
+FATAL_LEVELS = frozenset(('crit', 'critical'))
+ERROR_LEVELS = frozenset(('eror', 'error', 'err')) | FATAL_LEVELS
 _AUTHTOKEN = re.compile(r'(["\']?authtoken["\']?\s*:\s*["\']?)[^"\'\s,}]+')
 _HOST = r'(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|\[[0-9A-Fa-f:.]+\])'
 # Matched whole (fullmatch): '$' would let a trailing newline through.
@@ -34,6 +38,20 @@ _PORT = re.compile(r'[0-9]{1,5}')
 _UPSTREAM = re.compile(r'(?:tcp://)?(?P<host>%s):(?P<port>[0-9]{1,5})' % _HOST)
 _CONTROL = re.compile(r'[\x00-\x1f\x7f-\x9f]+')
 _ERROR_TEXT_MAX = 300
+# ngrok's error codes (https://ngrok.com/docs/errors): the agent writes one at the end of
+# ``err`` when ngrok's service refused it, e.g. "failed to start tunnel: ...\r\n\r\nERR_NGROK_8013".
+_ERROR_CODE = re.compile(r'\bERR_NGROK_[0-9]+\b')
+_TOKEN_FIX = ('ngrok refused the authtoken: set NGROK_AUTHTOKEN to the token on '
+              'https://dashboard.ngrok.com/get-started/your-authtoken')
+# What the owner does about the refusals a pairing host meets, instead of ngrok's message
+# (105-107's message quotes the authtoken).
+FIXES = {
+    'ERR_NGROK_8013': 'add a card to the ngrok account at https://dashboard.ngrok.com/settings#id-verification '
+                      '- TCP endpoints need one',
+    'ERR_NGROK_105': _TOKEN_FIX,  # not an authtoken's form
+    'ERR_NGROK_106': _TOKEN_FIX,  # an ngrok v1 authtoken
+    'ERR_NGROK_107': _TOKEN_FIX,  # well formed, but not valid (reset, or revoked)
+}
 
 
 def agent_config(authtoken, name, upstream, url=None, region=None):
@@ -66,6 +84,15 @@ def upstream_url(upstream):
 
 def render(config):
     return json.dumps(config, indent=2, sort_keys=True) + '\n'
+
+
+def configured_authtoken(text):
+    """The authtoken of a configuration as ``render`` wrote it (JSON), or None for anything else
+    (YAML written by hand, no token, not a configuration)."""
+    config = _json_object(text)
+    agent = config.get('agent') if config else None
+    token = agent.get('authtoken') if isinstance(agent, dict) else None
+    return token if isinstance(token, str) and token else None
 
 
 def mask(text):
@@ -145,16 +172,41 @@ def one_line(text):
     return line if len(line) <= _ERROR_TEXT_MAX else line[:_ERROR_TEXT_MAX - 3] + '...'
 
 
-def agent_error(records):
-    """What the agent last logged at error level, as one line (``msg: first line of err``),
-    or None."""
+def _last_error(records):
     found = None
     for record in records:
         level = record.get('lvl')
         if isinstance(level, str) and level.lower() in ERROR_LEVELS:
             found = record
+    return found
+
+
+def _error_code(record):
+    text = ' '.join(record[key] for key in ('msg', 'err') if isinstance(record.get(key), str))
+    match = _ERROR_CODE.search(text)
+    return match.group(0) if match else None
+
+
+def agent_error(records):
+    """What the agent last logged at error level, as one line, or None: ``CODE: fix`` for the
+    codes in FIXES, else ``msg: first line of err``, followed by ngrok's code when it gave one.
+    An authtoken in the line is masked."""
+    found = _last_error(records)
     if found is None:
         return None
-    message = one_line(found.get('msg', '')) if isinstance(found.get('msg'), str) else ''
+    code = _error_code(found)
+    if code in FIXES:
+        return '%s: %s' % (code, FIXES[code])
+    message = one_line(found['msg']) if isinstance(found.get('msg'), str) else ''
     detail = one_line(found['err']) if isinstance(found.get('err'), str) else ''
-    return ': '.join(part for part in (message, detail) if part) or 'an error without a message'
+    line = mask(': '.join(part for part in (message, detail) if part) or 'an error without a message')
+    return line if code is None or code in line else '%s (%s)' % (line, code)
+
+
+def agent_gave_up(records):
+    """Whether the agent's last error is one it does not get over by retrying: at crit level
+    (it exits, e.g. "command failed"), or with an ngrok error code (ngrok's service refused it;
+    the same configuration gets the same answer).  A dropped session that the agent reconnects
+    by itself logs neither."""
+    found = _last_error(records)
+    return found is not None and (found['lvl'].lower() in FATAL_LEVELS or _error_code(found) is not None)

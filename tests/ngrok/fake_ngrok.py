@@ -16,9 +16,14 @@ context; JSON objects with sorted keys, one a line):
   ``started tunnel`` (obj ``tunnels``, ``name``, ``addr``, ``url``);
 - per connection ``join connections`` (the remote address, which the remote side picks),
   and ``failed to open private leg`` at warn level when the upstream refuses;
-- a refused authtoken (missing, or ``invalid``) or a bad configuration: ``command failed``
-  at crit level with the reason in ``err`` (several lines, as the agent writes it), the same
-  as ``ERROR:`` lines on stderr, exit 1.
+- a refused authtoken (missing, or ``invalid``: ngrok's ``ERR_NGROK_105``) or a bad
+  configuration: ``command failed`` at crit level with the reason in ``err`` (several lines,
+  as the agent writes it; a refusal ends with ngrok's code and its page), the same as
+  ``ERROR:`` lines on stderr, exit 1;
+- the authtoken ``fail-8013``: an account without a card on file, which ngrok refuses TCP
+  endpoints (``ERR_NGROK_8013``): the session is established, then ``command failed`` as above
+  with ``failed to start tunnel: ...`` in ``err``, the shape published records of the real
+  agent have for other codes (docs/security.md says what is verified and what assumed).
 
 It logs nothing unless told where (``--log`` or ``agent.log``): the module must not learn
 more from the double than it would from the agent.
@@ -46,6 +51,12 @@ UPSTREAM_KEYS = {'url', 'protocol', 'proxy_protocol'}
 PORT = re.compile(r'[0-9]{1,5}')
 ORIGIN = re.compile(r'tcp://(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})')
 LEVELS = {'debug': 0, 'info': 1, 'warn': 2, 'error': 3, 'crit': 4}
+# The double's own words in the shape of ngrok's refusals: a reason, a blank line, the code, its page.
+REFUSED_TOKEN = ('authentication failed: The authtoken you specified is not valid (test double).\r\n\r\n'
+                 'ERR_NGROK_105\r\nhttps://ngrok.com/docs/errors/err_ngrok_105\r\n')
+NO_CARD = ('failed to start tunnel: TCP endpoints need a credit or debit card on the account (test double).\n'
+           'Add one at https://dashboard.ngrok.com/settings#id-verification\r\n\r\n'
+           'ERR_NGROK_8013\r\nhttps://ngrok.com/docs/errors/err_ngrok_8013\r\n')
 LOG15_NAMES = {'debug': 'dbug', 'info': 'info', 'warn': 'warn', 'error': 'eror', 'crit': 'crit'}
 
 
@@ -192,8 +203,7 @@ def serve_api(web_addr, tunnels):
 
 def start(log, agent, endpoints):
     if not agent.get('authtoken') or agent['authtoken'] == 'invalid':
-        raise Failure('authentication failed: The authtoken you specified is not valid (test double).\r\n\r\n'
-                      'ERR_NGROK_105\r\nhttps://ngrok.com/docs/errors/err_ngrok_105\r\n')
+        raise Failure(REFUSED_TOKEN)
     web_addr = agent.get('web_addr', '127.0.0.1:4040')
     if web_addr is not False and str(web_addr) != 'false':
         log('info', 'starting web service', obj='web', addr=str(web_addr), allow_hosts=None)
@@ -202,6 +212,8 @@ def start(log, agent, endpoints):
     host = socket.gethostbyname(socket.gethostname())
     tunnels = {'tunnels': [], 'uri': '/api/tunnels'}
     for endpoint in endpoints:
+        if agent['authtoken'] == 'fail-8013':
+            raise Failure(NO_CARD)
         address = upstream(endpoint)
         reserved = endpoint['url'].rsplit(':', 1)[-1] if endpoint['url'] != 'tcp://' else '0'
         listener = socket.socket()

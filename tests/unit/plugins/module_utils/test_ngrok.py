@@ -1,5 +1,6 @@
 """ngrok agent configuration and the agent's log as journalctl -o json shows it (the agent itself:
-tests/ngrok/fake_ngrok.py on test hosts, and here, run as a process)."""
+tests/ngrok/fake_ngrok.py on test hosts, and here, run as a process), and the host role's unit
+that runs it."""
 
 import json
 import os
@@ -10,11 +11,15 @@ import subprocess
 import sys
 import threading
 
+import jinja2
 import pytest
 
 from ansible_collections.pairing.tmux.plugins.module_utils.ngrok import (
+    FIXES,
     agent_config,
     agent_error,
+    agent_gave_up,
+    configured_authtoken,
     endpoint_url,
     journal_records,
     mask,
@@ -25,6 +30,7 @@ from ansible_collections.pairing.tmux.plugins.module_utils.ngrok import (
 )
 
 DOUBLE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'ngrok', 'fake_ngrok.py')
+TEMPLATES = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'host', 'templates')
 UNIT = 'pairing-ngrok.service'
 NOW = '5f0c5e1c2b7a4d35a1b0e0e7c3f4a9d1'
 EARLIER = '0d6b9f5ce3a84c45b2f1a7e9d8c6b5a4'
@@ -70,6 +76,14 @@ def test_rendering_is_stable_and_masking_hides_the_token():
     assert 's3cret-token' not in mask(first) and '"authtoken": "********"' in mask(first)
     hand_written = 'version: 3\nagent:\n  authtoken: 2abcDEF_ghi\n  region: eu\n'
     assert mask(hand_written) == 'version: 3\nagent:\n  authtoken: ********\n  region: eu\n'
+
+
+def test_the_token_of_a_configuration_this_collection_wrote_and_of_nothing_else():
+    assert configured_authtoken(render(agent_config('s3cret-token', 'x', 22))) == 's3cret-token'
+    for other in ('version: 3\nagent:\n  authtoken: 2abcDEF_ghi\n', '', 'null', '[]', '{"agent": []}',
+                  '{"version": 3}', '{"agent": {"authtoken": ""}}', '{"agent": {"authtoken": 12345}}',
+                  '{"agent": {"authtoken": "a"}, "agent": {"authtoken": "b"}}'):
+        assert configured_authtoken(other) is None, other
 
 
 def test_split_tcp_url():
@@ -189,7 +203,7 @@ LIMIT = ('failed to start tunnel: Your account may not run more than 3 endpoints
          'ERR_NGROK_324\r\nhttps://ngrok.com/docs/errors/err_ngrok_324\r\n')
 
 
-def test_the_last_error_as_one_line():
+def test_the_last_error_as_one_line_with_ngrok_s_code():
     records = journal_records([
         entry(record('starting web service', obj='web', addr='127.0.0.1:4040')),
         entry(record('failed to reconnect session', lvl='eror', obj='csess', err='dial tcp: i/o timeout')),
@@ -197,7 +211,53 @@ def test_the_last_error_as_one_line():
         entry(record('join connections', obj='join', r='203.0.113.9:40000')),
     ], UNIT, NOW)
     assert agent_error(records) == ('command failed: failed to start tunnel: Your account may not run more than '
-                                    '3 endpoints.')
+                                    '3 endpoints. (ERR_NGROK_324)')
+    assert agent_gave_up(records)
+
+
+def refusal(code, reason='failed to start tunnel: refused.'):
+    """The record the agent writes when ngrok refuses it (--log-format json, keys sorted):
+    ``{"err":"REASON\\r\\n\\r\\nERR_NGROK_N\\r\\n","lvl":"crit","msg":"command failed","t":...}``."""
+    return json.loads(record('command failed', lvl='crit', err='%s\r\n\r\n%s\r\n' % (reason, code)))
+
+
+@pytest.mark.parametrize('code, told', [
+    ('ERR_NGROK_8013', 'ERR_NGROK_8013: add a card to the ngrok account at '
+                       'https://dashboard.ngrok.com/settings#id-verification - TCP endpoints need one'),
+    ('ERR_NGROK_105', 'ERR_NGROK_105: ngrok refused the authtoken: set NGROK_AUTHTOKEN to the token on '
+                      'https://dashboard.ngrok.com/get-started/your-authtoken'),
+    ('ERR_NGROK_107', 'ERR_NGROK_107: ngrok refused the authtoken: set NGROK_AUTHTOKEN to the token on '
+                      'https://dashboard.ngrok.com/get-started/your-authtoken'),
+    ('ERR_NGROK_334', 'command failed: failed to start tunnel: refused. (ERR_NGROK_334)'),
+])
+def test_ngrok_s_code_and_what_to_do_about_it(code, told):
+    assert agent_error([refusal(code)]) == told
+    assert agent_gave_up([refusal(code)])
+
+
+def test_the_fixes_are_one_line_each_and_never_ngrok_s_message():
+    # ngrok's message for a refused authtoken quotes the token: the line is the fix alone.
+    token = refusal('ERR_NGROK_107', 'authentication failed: The authtoken is not valid. Your authtoken: s3cret')
+    assert 's3cret' not in agent_error([token])
+    assert all(one_line(fix) == fix for fix in FIXES.values())
+
+
+def test_a_code_already_in_the_line_is_not_repeated_and_a_token_in_it_is_masked():
+    assert agent_error([{'lvl': 'eror', 'msg': 'x', 'err': 'ERR_NGROK_334: already online'}]) == (
+        'x: ERR_NGROK_334: already online')
+    line = agent_error([{'lvl': 'crit', 'msg': 'command failed', 'err': 'bad config: authtoken: s3cret\nmore'}])
+    assert line == 'command failed: bad config: authtoken: ********'
+
+
+def test_the_agent_gives_up_at_crit_level_or_on_ngrok_s_code_not_on_a_dropped_session():
+    dropped = json.loads(record('failed to reconnect session', lvl='eror', obj='csess', err='dial tcp: i/o timeout'))
+    refused = json.loads(record('failed to reconnect session', lvl='eror', obj='csess',
+                                err='authentication failed\r\n\r\nERR_NGROK_107\r\n'))
+    config = json.loads(record('command failed', lvl='crit', err='error reading configuration file'))
+    assert not agent_gave_up([]) and not agent_gave_up([dropped])
+    assert not agent_gave_up([json.loads(record('failed to open private leg', lvl='warn', err='ERR_NGROK_8012'))])
+    assert agent_gave_up([refused]) and agent_gave_up([config])
+    assert not agent_gave_up([refused, dropped])  # the last error counts
 
 
 def test_no_error_no_message_and_only_this_run_s_errors():
@@ -257,31 +317,67 @@ def test_the_double_s_log_gives_a_forward_that_reaches_the_upstream(tmp_path):
         upstream.close()
 
 
-def test_the_double_s_refused_token_is_the_error_line(tmp_path):
-    process, lines = run_double(tmp_path, agent_config('invalid', 'pairing-ssh', 22), '"command failed"')
+@pytest.mark.parametrize('token, told, before', [
+    ('invalid', 'ERR_NGROK_105: ngrok refused the authtoken: set NGROK_AUTHTOKEN to the token on '
+                'https://dashboard.ngrok.com/get-started/your-authtoken', []),
+    ('fail-8013', 'ERR_NGROK_8013: add a card to the ngrok account at '
+                  'https://dashboard.ngrok.com/settings#id-verification - TCP endpoints need one',
+     ['client session established', 'tunnel session started']),
+])
+def test_the_double_s_refusals_are_the_error_line(tmp_path, token, told, before):
+    process, lines = run_double(tmp_path, agent_config(token, 'pairing-ssh', 22), '"command failed"')
     assert process.wait(timeout=10) == 1
     records = journal_records(lines, UNIT, NOW)
+    assert [record['msg'] for record in records] == [*before, 'command failed']
     assert endpoint_url(records, 'pairing-ssh') is None
-    assert agent_error(records) == ('command failed: authentication failed: The authtoken you specified is not '
-                                    'valid (test double).')
+    assert agent_error(records) == told and agent_gave_up(records)
 
 
-def test_the_service_runs_the_agent_unprivileged_and_systemd_reads_it(tmp_path):
-    from ansible_collections.pairing.tmux.plugins.modules.ngrok_tunnel import UNIT as TEMPLATE
+def render_unit(name, **variables):
+    """A unit of the host role as its template task writes it (trim_blocks, as Ansible renders)."""
+    loader = jinja2.FileSystemLoader(TEMPLATES)
+    environment = jinja2.Environment(loader=loader, trim_blocks=True, keep_trailing_newline=True,
+                                     undefined=jinja2.StrictUndefined)
+    return environment.get_template(name).render(ansible_managed='Ansible managed', **variables)
 
-    unit = TEMPLATE.format(ngrok=sys.executable, config='/etc/ngrok/pairing.yml', service='pairing-ngrok')
-    settings = [line for line in unit.splitlines() if '=' in line and not line.startswith('#')]
-    for setting in ('DynamicUser=yes', 'LoadCredential=ngrok.yml:/etc/ngrok/pairing.yml', 'CapabilityBoundingSet=',
-                    'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes',
-                    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK', 'SystemCallFilter=@system-service',
-                    'ExecStart=%s start --all --config ${CREDENTIALS_DIRECTORY}/ngrok.yml --log stdout '
-                    '--log-format json' % sys.executable):
-        assert setting in settings
-    assert not [line for line in settings if line.startswith(('User=', 'Group=', 'SupplementaryGroups='))]
+
+def settings(unit):
+    return [line for line in unit.splitlines() if '=' in line and not line.startswith('#')]
+
+
+def verify(tmp_path, name, unit):
+    """systemd reads the unit without a complaint; units it names are looked for beside it too."""
     analyze = shutil.which('systemd-analyze')
     if analyze is None:
         pytest.skip('no systemd-analyze here')
-    (tmp_path / 'pairing-ngrok.service').write_text(unit)
-    run = subprocess.run([analyze, 'verify', str(tmp_path / 'pairing-ngrok.service')], capture_output=True,
-                         text=True, check=False)
-    assert run.returncode == 0 and 'pairing-ngrok.service' not in run.stderr, run.stderr
+    (tmp_path / name).write_text(unit)
+    run = subprocess.run([analyze, 'verify', str(tmp_path / name)], capture_output=True, text=True, check=False,
+                         env=dict(os.environ, SYSTEMD_UNIT_PATH='%s:' % tmp_path))
+    assert run.returncode == 0 and name not in run.stderr, run.stderr
+
+
+SANDBOX = ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes']
+
+
+def test_the_service_runs_the_agent_unprivileged_and_systemd_reads_it(tmp_path):
+    unit = render_unit('pairing-ngrok.service.j2', pairing_ngrok_agent=sys.executable,
+                       pairing_ngrok_config='/etc/ngrok/pairing.yml', pairing_ngrok_service='pairing-ngrok')
+    for setting in ('DynamicUser=yes', 'LoadCredential=ngrok.yml:/etc/ngrok/pairing.yml', 'CapabilityBoundingSet=',
+                    *SANDBOX, 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK', 'Restart=always',
+                    'SystemCallFilter=@system-service', 'StateDirectory=pairing-ngrok',
+                    'ExecStart=%s start --all --config ${CREDENTIALS_DIRECTORY}/ngrok.yml --log stdout '
+                    '--log-format json' % sys.executable):
+        assert setting in settings(unit)
+    assert not [line for line in settings(unit) if line.startswith(('User=', 'Group=', 'SupplementaryGroups='))]
+    verify(tmp_path, 'pairing-ngrok.service', unit)
+
+
+def test_the_ssh_tunnel_runs_in_the_same_sandbox(tmp_path):
+    unit = render_unit('pairing-tunnel.service.j2', pairing_relay_host='relay.example', pairing_relay_port=2222,
+                       pairing_relay_ssh_port=22, pairing_relay_user='pairing-relay',
+                       pairing_tunnel_listen='127.0.0.1:922', pairing_tunnel_key='/etc/pairing/tunnel_ed25519',
+                       pairing_relay_known_hosts='/etc/pairing/relay_known_hosts')
+    assert [line for line in settings(unit) if line in SANDBOX] == SANDBOX
+    assert '\nPrivateTmp=yes\n\n[Install]\n' in unit
+    (tmp_path / 'pairing-sshd.service').write_text('[Service]\nExecStart=/bin/true\n')  # what BindsTo= names
+    verify(tmp_path, 'pairing-tunnel.service', unit)
