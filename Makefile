@@ -24,7 +24,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 .PHONY: help pair status unpair demo setup system-deps test lint sanity units pytest molecule testhosts benchmark-keys build changelog clean
 
 help:
-	@echo 'make pair PAIR=alice[,bob] [READ_ONLY=carol] [FOR=2h]   let GitHub users into the tmux session on this box'
+	@echo 'make pair PAIR=alice[,bob] [READ_ONLY=carol] [FOR=2h] [TUNNEL=ngrok]  let GitHub users into the tmux session on this box'
 	@echo 'make status       how guests connect, who is connected'
 	@echo 'make unpair PAIR=alice|all [TUNNEL=down]       revoke, and end their connections'
 	@echo 'make demo         the whole story on throwaway test hosts, in about a minute (root)'
@@ -121,8 +121,8 @@ BECOME_PASS := $(if $(filter 0,$(shell id -u)),,--ask-become-pass)
 PLAYBOOK = ansible-playbook $(BECOME_PASS) playbooks/$(1).yml
 
 pair: setup $(COLLECTION_LINK)
-	@test -n "$(PAIR)$(READ_ONLY)" || { echo 'usage: make pair PAIR=<github user>[,<github user>...] [READ_ONLY=<github user>]' >&2; exit 2; }
-	$(call PLAYBOOK,pair) -e pair=$(PAIR) -e read_only=$(READ_ONLY) $(if $(FOR),-e for=$(FOR))
+	@test -n "$(PAIR)$(READ_ONLY)" || { echo 'usage: make pair PAIR=<github user>[,<github user>...] [READ_ONLY=<github user>] [FOR=2h] [TUNNEL=none|ngrok|ssh]' >&2; exit 2; }
+	$(call PLAYBOOK,pair) -e pair=$(PAIR) -e read_only=$(READ_ONLY) $(if $(FOR),-e for=$(FOR)) $(if $(TUNNEL),-e tunnel=$(TUNNEL))
 
 status: setup $(COLLECTION_LINK)
 	$(call PLAYBOOK,status)

@@ -229,3 +229,18 @@ def strangers_are_held(address, port, strangers, max_startups=10):
     many = ssh_run(identity_argv([strangers.private(name) for name in strangers.names], 'tmux', address, port,
                                  '-o', 'LogLevel=INFO'), 'true')
     assert 'Too many authentication failures' in many.stderr, many.stderr
+
+
+# What a run that must change nothing may not touch: every file, directory and link under /etc,
+# /usr/local, /var/lib and /run, with owner, mode and content; but what the system changes by
+# itself while Ansible logs in and out (logind sessions, utmp, the journal, systemd's own state).
+_SNAPSHOT_ROOTS = '/etc /usr/local /var/lib /run'
+_SYSTEM_CHURN = ('/run/systemd', '/run/user', '/run/log', '/run/utmp', '/run/credentials', '/var/lib/systemd')
+_FIND = 'find %s -xdev \\( %s \\) -prune -o' % (
+    _SNAPSHOT_ROOTS, ' -o '.join('-path %s' % path for path in _SYSTEM_CHURN))
+
+
+def snapshot(host):
+    """The state :data:`_SNAPSHOT_ROOTS` are in, as text to compare before and after."""
+    return host.run("%s -printf '%%p %%y %%u:%%g %%m %%l\\n' | sort; %s -type f -print0 | sort -z | xargs -0 sha256sum"
+                    % (_FIND, _FIND)).stdout

@@ -5,7 +5,7 @@ and puts sshd's files back when sshd does not take the new ones."""
 import os
 
 import pytest
-from pairing_env import Terminal, login_as, make_pairing
+from pairing_env import Terminal, login_as, make_pairing, snapshot
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('locks',)], indirect=True)]
@@ -50,7 +50,7 @@ BARE = 'getent passwd tmux; ls /etc/ssh/pairing /etc/ssh/sshd_config.d/00-pairin
 
 
 def test_a_guest_name_with_a_typo_changes_nothing_on_a_bare_host(pairing):
-    before = pairing.host.run(SSHD_FILES).stdout
+    before, files_before = pairing.host.run(SSHD_FILES).stdout, snapshot(pairing.host)
     run = pairing.converge(pairing_guests=['alice', 'alcie'])
     assert run.returncode != 0
     message = the_failure(run)
@@ -58,6 +58,17 @@ def test_a_guest_name_with_a_typo_changes_nothing_on_a_bare_host(pairing):
     assert message.endswith('nothing was changed') and '\n' not in message, message
     assert pairing.host.run(BARE, check=False).stdout == ''
     assert pairing.host.run(SSHD_FILES).stdout == before
+    assert snapshot(pairing.host) == files_before
+
+
+def test_ngrok_without_a_token_is_refused_on_a_bare_host(pairing):
+    before = snapshot(pairing.host)
+    run = pairing.converge(pairing_tunnel='ngrok', pairing_ngrok_authtoken='')
+    assert run.returncode != 0
+    message = the_failure(run)
+    assert message.startswith('pairing_tunnel is ngrok but there is no authtoken, and locks has no ngrok'), message
+    assert message.endswith('nothing was changed'), message
+    assert snapshot(pairing.host) == before
 
 
 def test_a_main_config_the_drop_in_would_break_is_refused_on_a_bare_host(pairing, main_config):

@@ -6,7 +6,7 @@ import os
 
 import pytest
 from ansible_run import ROOT, run_playbook
-from pairing_env import Terminal, make_pairing, only_guests_get_through, strangers_are_held, strangers_fail
+from pairing_env import Terminal, make_pairing, only_guests_get_through, snapshot, strangers_are_held, strangers_fail
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('tunnelled',)], indirect=True)]
@@ -23,7 +23,7 @@ def pairing(testhosts, key_server, keys, tmp_path_factory):
                            pairing_ngrok_binary=str(agent), pairing_ngrok_authtoken='token-one')
     run = pairing.converge()
     assert run.returncode == 0, run.output[-4000:]
-    pairing.first_run = run
+    pairing.last_run = run  # the run whose agent is the current one
     yield pairing
     Terminal.close_all()
 
@@ -35,7 +35,7 @@ def address(run):
 
 
 def test_the_token_alone_chooses_ngrok_and_a_guest_lands_through_it(pairing):
-    host, port = address(pairing.first_run)
+    host, port = address(pairing.last_run)
     assert host == pairing.host.address and port != 22
     guest = pairing.terminal('via-ngrok', 'alice', address=host, port=port)
     try:
@@ -56,11 +56,11 @@ def test_status_leaves_the_agent_as_it_is(pairing):
 
 
 def test_only_guests_get_through_ngrok(pairing):
-    only_guests_get_through(pairing, *address(pairing.first_run))
+    only_guests_get_through(pairing, *address(pairing.last_run))
 
 
 def test_strangers_failing_through_ngrok_do_not_shut_guests_out(pairing, strangers):
-    host, port = address(pairing.first_run)
+    host, port = address(pairing.last_run)
     strangers_fail(host, port, strangers)
     assert pairing.lands('after-strangers', 'alice', address=host, port=port) is True
     strangers_are_held(host, port, strangers)
@@ -80,9 +80,11 @@ def test_a_new_token_gives_a_new_agent_and_the_new_address(pairing):
     before = pairing.host.run('systemctl show -p MainPID --value pairing-ngrok').stdout
     run = pairing.converge(pairing_ngrok_authtoken='token-two')
     assert run.returncode == 0
-    assert 'pairing.tmux.host : The tunnel to sshd' in run.changed()
+    changed = run.changed()
+    assert any(task.startswith("pairing.tmux.host : The agent's configuration") for task in changed), changed
     assert pairing.host.run('systemctl show -p MainPID --value pairing-ngrok').stdout != before
     host, port = address(run)
+    pairing.last_run = run
     guest = pairing.terminal('via-new-ngrok', 'alice', address=host, port=port)
     try:
         assert guest.wait_for('dev@tunnelled'), guest.screen()
@@ -90,10 +92,41 @@ def test_a_new_token_gives_a_new_agent_and_the_new_address(pairing):
         guest.close()
 
 
-def test_no_token_fails_before_anything_changes(pairing):
-    before = pairing.host.run('sha256sum /etc/ngrok/pairing.yml /etc/ssh/pairing/authorized_keys').stdout
-    run = pairing.converge(pairing_tunnel='ngrok', pairing_ngrok_authtoken='')
-    assert run.returncode != 0
-    (failed,) = [record for record in run.records if record['status'] == 'failed']
-    assert failed['result']['msg'].startswith('pairing_tunnel is ngrok but there is no authtoken: set NGROK_AUTHTOKEN')
-    assert pairing.host.run('sha256sum /etc/ngrok/pairing.yml /etc/ssh/pairing/authorized_keys').stdout == before
+AGENT = 'sha256sum /etc/ngrok/pairing.yml; systemctl show -p MainPID -p ActiveState pairing-ngrok'
+
+
+def playbook(pairing, name, check=False, **extra):
+    run = run_playbook(os.path.join(ROOT, 'playbooks', name + '.yml'), pairing.host.harness.inventory(['tunnelled']),
+                       {**pairing.vars, 'target': 'tunnelled', **extra}, check=check)
+    assert run.returncode == 0, run.output[-3000:]
+    return run
+
+
+def test_a_pair_run_without_the_token_keeps_the_tunnel_and_the_guests_in_it(pairing):
+    host, port = address(pairing.last_run)
+    guest = pairing.terminal('stays', 'alice', address=host, port=port)
+    try:
+        assert guest.wait_for('dev@tunnelled'), guest.screen()
+        agent = pairing.host.run(AGENT).stdout
+        run = playbook(pairing, 'pair', pair='bob', pairing_ngrok_authtoken='')
+        assert pairing.host.run(AGENT).stdout == agent
+        info = [line for record in run.results('pairing.tmux.host : How to pair') for line in record['result']['msg']]
+        assert info[0] == 'Guests connect with:  ssh -t -p %d tmux@%s' % (port, host)
+        guest.type('echo still-through-ngrok')
+        assert pairing.pane_shows('still-through-ngrok'), pairing.pane()
+    finally:
+        guest.close()
+
+
+def test_status_after_unpair_tunnel_down_leaves_the_tunnel_down_and_every_file_as_it_was(pairing):
+    playbook(pairing, 'unpair', pair='bob', tunnel='down')
+    assert pairing.host.run('systemctl is-active pairing-ngrok', check=False).stdout.strip() == 'inactive'
+    before = snapshot(pairing.host)
+    reports = []
+    for check in (False, True):
+        run = playbook(pairing, 'status', check=check, pairing_ngrok_authtoken='')
+        assert run.changed() == []
+        reports.append([record['result'].get('msg') for record in run.results('pairing.tmux.host : Who is connected')])
+        assert pairing.host.run('systemctl is-active pairing-ngrok', check=False).stdout.strip() == 'inactive'
+        assert snapshot(pairing.host) == before
+    assert reports[0] == reports[1] and 'Tunnel: ngrok, inactive' in reports[0][0], reports

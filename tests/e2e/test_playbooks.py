@@ -40,6 +40,8 @@ def test_pair_status_unpair_with_real_guests(env):
     info = messages(run, 'pairing.tmux.host : How to pair')
     assert info[0] == 'Guests connect with:  ssh -t tmux@%s' % ws1.host.address
     assert info[1].startswith('Host key they see:    256 SHA256:') and info[1].endswith('(ED25519)')
+    # Test hosts have private addresses: only their network reaches them, and the block says so.
+    assert info[-1].startswith('Only a private network (RFC 1918) can reach %s. ' % ws1.host.address)
     with open(os.path.join(env['home'], '.pairing', 'ssh-command')) as handle:
         assert handle.read() == 'ws1: ssh -t tmux@%s\n' % ws1.host.address
     assert play(env, 'pair', target='ws1', pair='alice', read_only='carol').changed() == []
@@ -51,8 +53,8 @@ def test_pair_status_unpair_with_real_guests(env):
         assert run.changed() == []
         lines = messages(run, 'pairing.tmux.host : Who is connected')
         assert lines[0] == 'Tunnel: none (guests connect directly)'
-        assert lines[1] == 'May join: alice (rw), carol (ro)'
-        connected = sorted(line.split(' since ')[0] for line in lines[2:])
+        assert 'Who may join:         alice (rw), carol (ro)' in messages(run, 'pairing.tmux.host : How to pair')
+        connected = sorted(line.split(' since ')[0] for line in lines[1:])
         assert connected == ['Connected: alice (rw)', 'Connected: carol (ro)']
 
         before = ws1.host.run(KEYS).stdout
