@@ -12,14 +12,19 @@ own.  An http:// source, or a redirect to one, is refused unless ``allow_http`` 
 """
 
 import datetime
+import errno
 import fcntl
 import hashlib
+import http.client
 import json
 import os
+import socket
+import ssl
 from urllib.parse import urlsplit
 
 try:
     import requests
+    from urllib3.exceptions import ConnectTimeoutError
 except ImportError:  # the action plugin reports it; sanity's import test has no requests
     requests = None
 
@@ -29,6 +34,7 @@ MAX_BODY = 1024 * 1024
 USER_AGENT = 'pairing.tmux (+https://github.com/pairing-tmux/pairing.tmux)'
 PLAIN_HTTP = ('plain http:// is refused (anyone on the path could add a key): use https://, or set '
               'allow_http: true (the host role: pairing_allow_http) for a network you trust')
+PROXY_SETTINGS = 'check the proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)'
 
 
 class KeySourceError(Exception):
@@ -143,12 +149,8 @@ class KeySources:
                     _check_status(response)
                     body = _read_limited(response)
                     content_type = response.headers.get('Content-Type', '')
-        except requests.exceptions.Timeout:
-            raise KeySourceError('no answer within %s s (timeout)' % self.timeout) from None
-        except requests.exceptions.SSLError as error:
-            raise KeySourceError('TLS certificate not trusted (%s)' % _first_line(error)) from None
         except requests.exceptions.RequestException as error:
-            raise KeySourceError('request failed: %s' % _first_line(error)) from None
+            raise KeySourceError(_network_failure(error, self.timeout)) from None
         try:
             text = body.decode('utf-8')
         except UnicodeDecodeError:
@@ -213,5 +215,62 @@ def _api_key_lines(body):
     return [item['key'] for item in data]
 
 
-def _first_line(error):
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
+def _network_failure(error, timeout):
+    """'what failed: what to do' for a request that got no answer, or only part of one.
+
+    Judged by the types of the error and of the errors it was raised from (requests wraps
+    urllib3's, which wrap the socket's and ssl's), never by their text: urllib3's names its
+    connection pool and retries, and says nothing a user can act on.
+    """
+    causes = []
+    while error is not None:
+        causes.append(error)
+        error = error.__cause__ or error.__context__
+    known = _what_failed(causes, timeout)
+    if isinstance(causes[0], requests.exceptions.ProxyError):
+        return 'the proxy failed%s: %s' % (' (%s)' % known[0] if known else '', PROXY_SETTINGS)
+    what, to_do = known or ('the request failed (%s)' % type(causes[0]).__name__, 'check the URL, then try again')
+    return '%s: %s' % (what, to_do)
+
+
+def _what_failed(causes, timeout):
+    """(what failed, what to do) for the chain of errors ``causes``, outermost first; None if unknown."""
+
+    def found(kind):
+        return next((cause for cause in causes if isinstance(cause, kind)), None)
+
+    if isinstance(causes[0], requests.exceptions.TooManyRedirects):
+        return ('too many redirects (more than %d)' % requests.models.DEFAULT_REDIRECT_LIMIT,
+                'check the URL, which redirects in a loop')
+    certificate = found(ssl.SSLCertVerificationError)
+    if certificate:
+        # OpenSSL's reason is short and tells the fixes apart: "certificate has expired" (the
+        # clock), "self-signed certificate" or "unable to get local issuer certificate" (the CA).
+        return ('TLS certificate not trusted (%s)' % certificate.verify_message,
+                'check the clock and the CA bundle (REQUESTS_CA_BUNDLE)')
+    handshake = found(ssl.SSLError)
+    if handshake:
+        return ('TLS handshake failed (%s)' % (handshake.reason or type(handshake).__name__),
+                'is the server https on that port? a proxy or firewall in between may interfere')
+    lookup = found(socket.gaierror)
+    if lookup:
+        if lookup.errno == socket.EAI_NONAME:
+            return 'DNS name not found', 'check the host name in the URL, and your network'
+        return 'DNS lookup failed', 'check your network and its DNS server, then try again'
+    if found(ConnectionRefusedError):
+        return 'connection refused', 'is the server up, and the port in the URL right?'
+    if found(http.client.RemoteDisconnected):  # a ConnectionResetError too, but nothing was reset
+        return 'the server closed the connection without answering', "try again; is the URL's port an HTTP server?"
+    if found(ConnectionResetError):
+        return 'connection reset', 'try again; if it persists, a proxy or firewall in between may be cutting it'
+    if found(TimeoutError):
+        if found(ConnectTimeoutError):
+            return 'no connection within %s s (timeout)' % timeout, 'is the server up? check your network and firewall'
+        return 'no answer within %s s (timeout)' % timeout, 'try again later, or raise timeout'
+    if found(http.client.IncompleteRead):
+        return 'the answer broke off', 'try again'
+    # requests' own errors are OSErrors too, without an errno
+    failed = next((cause for cause in causes if isinstance(cause, OSError) and cause.errno in errno.errorcode), None)
+    if failed:
+        return 'network error (%s)' % errno.errorcode[failed.errno], 'check your network'
+    return None

@@ -4,10 +4,14 @@ The key server speaks plain http (allowed here with allow_http); the tests of th
 rule also run it behind TLS, with a certificate made for the test.
 """
 
+import contextlib
 import datetime
 import ipaddress
 import multiprocessing
+import socket
 import ssl
+import struct
+import threading
 import time
 
 import pytest
@@ -20,6 +24,14 @@ from keyserver import KeyServer
 from ansible_collections.pairing.tmux.plugins.module_utils.authorized_keys import DEFAULT_KEY_TYPES
 from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import Guest
 from ansible_collections.pairing.tmux.plugins.plugin_utils.key_sources import KeySourceError, KeySources
+
+
+@pytest.fixture(autouse=True)
+def direct(monkeypatch):
+    """No proxy from the environment: the tests talk to 127.0.0.1 (and look up a .invalid name) only."""
+    for variable in ('http_proxy', 'https_proxy', 'all_proxy', 'no_proxy'):
+        monkeypatch.delenv(variable, raising=False)
+        monkeypatch.delenv(variable.upper(), raising=False)
 
 
 @pytest.fixture
@@ -124,20 +136,6 @@ def test_an_api_answer_that_is_not_a_key_list_fails(server, tmp_path):
         fetch(server, tmp_path, api_token='t')
 
 
-def test_timeout(server, tmp_path, ed25519_lines):
-    server.set('/alice.keys', 200, ed25519_lines[0], delay=3)
-    started = time.monotonic()
-    with pytest.raises(KeySourceError, match=r'no answer within 0.5 s \(timeout\)'):
-        fetch(server, tmp_path, timeout=0.5)
-    assert time.monotonic() - started < 3
-
-
-def test_unreachable_server(tmp_path):
-    source = KeySources(str(tmp_path), github_url='http://127.0.0.1:9', allow_http=True)
-    with pytest.raises(KeySourceError, match=r'user alice .*: request failed'):
-        source.keys(Guest.from_spec('alice'), DEFAULT_KEY_TYPES)
-
-
 def test_one_request_per_url_per_run_even_for_errors(server, tmp_path, ed25519_lines):
     server.publish('alice', ed25519_lines[:1])
     server.set('/bob.keys', 500, 'oops')
@@ -202,9 +200,8 @@ def certificate(tmp_path_factory):
 
 
 @pytest.fixture
-def tls_server(certificate, monkeypatch):
-    """The key server behind TLS, its certificate trusted by requests (verified, not skipped)."""
-    monkeypatch.setenv('REQUESTS_CA_BUNDLE', certificate[0])
+def untrusted_tls_server(certificate):
+    """The key server behind TLS, with a certificate that no CA bundle holds."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*certificate)
     running = KeyServer()
@@ -212,6 +209,13 @@ def tls_server(certificate, monkeypatch):
     running.url = running.url.replace('http://', 'https://', 1)
     with running:
         yield running
+
+
+@pytest.fixture
+def tls_server(untrusted_tls_server, certificate, monkeypatch):
+    """The key server behind TLS, its certificate trusted by requests (verified, not skipped)."""
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', certificate[0])
+    return untrusted_tls_server
 
 
 def test_https_needs_no_flag_and_its_redirects_are_followed(tls_server, tmp_path, ed25519_lines):
@@ -260,3 +264,158 @@ def test_other_schemes_are_refused(tmp_path):
     with pytest.raises(KeySourceError, match=r'^user alice \(ftp://keys.example/alice.keys\): not an https:// URL'):
         KeySources(str(tmp_path), github_url='ftp://keys.example', allow_http=True).keys(
             Guest.from_spec('alice'), DEFAULT_KEY_TYPES)
+
+
+# Network failures: each is one line, what failed and what to do, never urllib3's text.
+
+def network_failure(tmp_path, base_url, **options):
+    """What fetching alice's keys from ``base_url`` fails with, after 'user alice (URL): '."""
+    source = KeySources(str(tmp_path), github_url=base_url, allow_http=True, **options)
+    with pytest.raises(KeySourceError) as failure:
+        source.keys(Guest.from_spec('alice'), DEFAULT_KEY_TYPES)
+    start = 'user alice (%s/alice.keys): ' % base_url
+    assert str(failure.value).startswith(start)
+    return str(failure.value)[len(start):]
+
+
+def closed_port():
+    """A port on 127.0.0.1 that nothing listens on (it did a moment ago)."""
+    with socket.create_server(('127.0.0.1', 0)) as listener:
+        return listener.getsockname()[1]
+
+
+@contextlib.contextmanager
+def tcp_server(handle):
+    """A TCP server on 127.0.0.1 that reads each connection's request and hands it to ``handle``."""
+    with socket.create_server(('127.0.0.1', 0)) as listener:
+
+        def serve():
+            while True:
+                try:
+                    connection, _address = listener.accept()
+                except OSError:  # shut down: the test is over
+                    return
+                with connection:
+                    try:
+                        connection.recv(65536)
+                        handle(connection)
+                    except ConnectionResetError:  # the client hung up with bytes unread
+                        pass
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        yield 'http://127.0.0.1:%d' % listener.getsockname()[1]
+        listener.shutdown(socket.SHUT_RDWR)  # wakes accept()
+        thread.join(5)
+
+
+def reset(connection):
+    # Lingering 0 s, the close sends a reset instead of an orderly end.
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+
+
+def hang_up(connection):
+    pass
+
+
+def break_off_the_answer(connection):
+    connection.sendall(b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nssh-ed25519 ')
+
+
+def answer_in_plain_http(connection):
+    connection.sendall(b'HTTP/1.1 400 Bad Request\r\n\r\n')
+    while connection.recv(65536):  # until the client gives up on it
+        pass
+
+
+def test_a_name_that_does_not_resolve(tmp_path):
+    # .invalid is reserved: resolvers answer that it does not exist, with no query sent out.
+    started = time.monotonic()
+    assert network_failure(tmp_path, 'http://no-such-host.invalid') == (
+        'DNS name not found: check the host name in the URL, and your network')
+    assert time.monotonic() - started < 5
+
+
+def test_a_refused_connection(tmp_path):
+    assert network_failure(tmp_path, 'http://127.0.0.1:%d' % closed_port()) == (
+        'connection refused: is the server up, and the port in the URL right?')
+
+
+def test_no_answer_in_time(tmp_path):
+    # It listens but never accepts: the kernel completes the handshake, and nothing answers.
+    with socket.create_server(('127.0.0.1', 0)) as silent:
+        started = time.monotonic()
+        assert network_failure(tmp_path, 'http://127.0.0.1:%d' % silent.getsockname()[1], timeout=0.5) == (
+            'no answer within 0.5 s (timeout): try again later, or raise timeout')
+    assert time.monotonic() - started < 3
+
+
+def test_no_connection_in_time(tmp_path):
+    # Its backlog of one is full and nobody accepts: Linux drops further handshakes, as a firewall would.
+    with socket.create_server(('127.0.0.1', 0), backlog=0) as full:
+        port = full.getsockname()[1]
+        waiting = [socket.socket() for _each in range(2)]
+        for client in waiting:
+            client.setblocking(False)
+            client.connect_ex(('127.0.0.1', port))
+        try:
+            assert network_failure(tmp_path, 'http://127.0.0.1:%d' % port, timeout=0.5) == (
+                'no connection within 0.5 s (timeout): is the server up? check your network and firewall')
+        finally:
+            for client in waiting:
+                client.close()
+
+
+def test_an_untrusted_certificate(untrusted_tls_server, tmp_path):
+    assert network_failure(tmp_path, untrusted_tls_server.url) == (
+        'TLS certificate not trusted (self-signed certificate): check the clock and the CA bundle '
+        '(REQUESTS_CA_BUNDLE)')
+    assert untrusted_tls_server.total() == 0
+
+
+def test_a_tls_handshake_with_a_plain_http_server(tmp_path):
+    with tcp_server(answer_in_plain_http) as url:
+        assert network_failure(tmp_path, url.replace('http://', 'https://')) == (
+            'TLS handshake failed (WRONG_VERSION_NUMBER): is the server https on that port? '
+            'a proxy or firewall in between may interfere')
+
+
+def test_a_reset_connection(tmp_path):
+    with tcp_server(reset) as url:
+        assert network_failure(tmp_path, url) == (
+            'connection reset: try again; if it persists, a proxy or firewall in between may be cutting it')
+
+
+def test_a_connection_closed_without_an_answer(tmp_path):
+    with tcp_server(hang_up) as url:
+        assert network_failure(tmp_path, url) == (
+            "the server closed the connection without answering: try again; is the URL's port an HTTP server?")
+
+
+def test_an_answer_that_breaks_off(tmp_path):
+    with tcp_server(break_off_the_answer) as url:
+        assert network_failure(tmp_path, url) == 'the answer broke off: try again'
+
+
+def test_other_request_failures_name_requests_error_type(tmp_path):
+    assert network_failure(tmp_path, 'http://127.0.0.1:99999') == (
+        'the request failed (InvalidURL): check the URL, then try again')
+
+
+def test_a_redirect_loop(server, tmp_path):
+    server.set('/alice.keys', 302, '', {'Location': '/alice.keys'})
+    assert network_failure(tmp_path, server.url) == (
+        'too many redirects (more than 30): check the URL, which redirects in a loop')
+
+
+def test_a_proxy_that_is_not_there(tmp_path, monkeypatch):
+    monkeypatch.setenv('http_proxy', 'http://127.0.0.1:%d' % closed_port())
+    # The proxy would look the name up: this one is never asked.
+    assert network_failure(tmp_path, 'http://no-such-host.invalid') == (
+        'the proxy failed (connection refused): check the proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)')
+
+
+def test_a_proxy_that_does_not_tunnel(server, tmp_path, monkeypatch):
+    monkeypatch.setenv('https_proxy', server.url)  # it answers CONNECT with HTTP 501
+    assert network_failure(tmp_path, 'https://no-such-host.invalid') == (
+        'the proxy failed: check the proxy settings (HTTPS_PROXY, HTTP_PROXY, NO_PROXY)')
