@@ -376,7 +376,8 @@ def test_the_ssh_tunnel_runs_in_the_same_sandbox(tmp_path):
     unit = render_unit('pairing-tunnel.service.j2', pairing_relay_host='relay.example', pairing_relay_port=2222,
                        pairing_relay_ssh_port=22, pairing_relay_user='pairing-relay',
                        pairing_tunnel_listen='127.0.0.1:922', pairing_tunnel_key='/etc/pairing/tunnel_ed25519',
-                       pairing_relay_known_hosts='/etc/pairing/relay_known_hosts')
+                       pairing_relay_known_hosts='/etc/pairing/relay_known_hosts',
+                       pairing_tunnel_sshd_service='pairing-sshd')
     assert [line for line in settings(unit) if line in SANDBOX] == SANDBOX
     assert '\nPrivateTmp=yes\n\n[Install]\n' in unit
     (tmp_path / 'pairing-sshd.service').write_text('[Service]\nExecStart=/bin/true\n')  # what BindsTo= names
