@@ -3,16 +3,22 @@
 Run as root from the checkout: ``.venv/bin/python benchmarks/playbooks.py``; prints the Markdown
 kept in benchmarks/playbooks.md.
 
-1. pair.yml re-run (nothing to change) against a play of as many no-op tasks
-   (ansible.builtin.ping, one round trip to the host each) on the same host.
-2. team.yml on 1, 2 and 4 hosts: how the time grows with hosts (5 forks).
-3. From a bare test host to a guest typing in the session: pair.yml, then ssh until tmux.
+1. From a bare test host to a guest typing in the session: pair.yml, then ssh until tmux.
+2. Adding one guest to the set-up host (pair.yml, the guests-only path) against a one-task
+   ping play, the same with the whole role (pairing_fast_path=false: what every pair run cost
+   before the guests-only path), and the floor: the 2013 recipe by hand over the same kind of
+   ssh connection (fetch the keys, append them to the file).
+3. Removing a guest whose session is live (unpair.yml), and status.yml.
+4. pair.yml re-run (nothing to change), whole role, against as many no-op ping tasks.
+5. team.yml on 1, 2 and 4 hosts: how the time grows with hosts (5 forks).
 """
 
 import os
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
@@ -33,6 +39,15 @@ def timed_play(playbook, inventory, **extra):
     if run.returncode != 0:
         raise SystemExit(run.output[-3000:])
     return elapsed, run
+
+
+def by_hand(host, url):
+    """The seed's `pair up`: fetch a user's keys, append them to a file, over one ssh connection."""
+    started = time.monotonic()
+    with urllib.request.urlopen(url) as answer:
+        keys = answer.read()
+    subprocess.run(host.ssh_command('cat >> /root/hand-authorized_keys'), input=keys, check=True)
+    return time.monotonic() - started
 
 
 def team_inventory(harness, names):
@@ -69,14 +84,38 @@ def main():
             bare_to_guest = time.monotonic() - started
             Terminal.close_all()
 
-            rerun, run = timed_play(os.path.join(ROOT, 'playbooks', 'pair.yml'), inventory, target=NAMES[0],
-                                    pair='alice')
+            pair_yml = os.path.join(ROOT, 'playbooks', 'pair.yml')
+            ping = timed_play('- name: Ping\n  hosts: all\n  gather_facts: false\n  tasks:\n'
+                              '    - name: Ping\n      ansible.builtin.ping:\n', inventory)[0]
+            added, run = timed_play(pair_yml, inventory, target=NAMES[0], pair='bob')
+            assert run.changed() == ["pairing.tmux.host : Guests' keys from GitHub, nobody else's"], run.changed()
+            rows.append(('add one guest to a set-up host (pair -e pair=bob, guests-only path)', added,
+                         'a one-task ping play: %.1f s' % ping, added / ping))
+            whole = timed_play(pair_yml, inventory, target=NAMES[0], pair='carol', pairing_fast_path=False)[0]
+            rows.append(('the same with the whole role (every pair run before the guests-only path)', whole,
+                         'the guests-only path', whole / added))
+            hand = by_hand(pairing.host, server.url + '/carol.keys')
+            rows.append(("floor: the 2013 recipe by hand over ssh (fetch the keys, append them)", hand,
+                         'the guests-only path', added / hand))
+
+            guest = pairing.terminal('bench-bob', 'bob')
+            assert guest.wait_for('dev@' + NAMES[0]), guest.screen()
+            removed = timed_play(os.path.join(ROOT, 'playbooks', 'unpair.yml'), inventory, target=NAMES[0],
+                                 pair='bob')[0]
+            assert guest.wait_for('[ssh exited'), guest.screen()
+            Terminal.close_all()
+            rows.append(('remove one guest, live session ended (unpair -e pair=bob)', removed,
+                         'a one-task ping play', removed / ping))
+            status = timed_play(os.path.join(ROOT, 'playbooks', 'status.yml'), inventory, target=NAMES[0])[0]
+            rows.append(('status', status, 'a one-task ping play', status / ping))
+
+            rerun, run = timed_play(pair_yml, inventory, target=NAMES[0], pair='alice', pairing_fast_path=False)
             assert run.changed() == [], run.changed()
             tasks = len(run.records)
             noop = '- name: No-op\n  hosts: all\n  gather_facts: false\n  tasks:\n' + ''.join(
                 '    - name: Ping %d\n      ansible.builtin.ping:\n' % index for index in range(tasks))
             noop_time = timed_play(noop, inventory)[0]
-            rows.append(('pair.yml re-run, %d task results, changed=0' % tasks, rerun,
+            rows.append(('pair.yml re-run, whole role, %d task results, changed=0' % tasks, rerun,
                          '%d ping tasks: %.1f s' % (tasks, noop_time), rerun / noop_time))
 
             team = os.path.join(ROOT, 'playbooks', 'team.yml')

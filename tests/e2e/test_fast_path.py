@@ -1,0 +1,114 @@
+"""pair.yml on a set-up host: when only the guest list changed since the host's last full run,
+the run changes the keys file and ends revoked connections, nothing else; any other change - an
+sshd setting, the session's windows, new code - takes the whole role, guests and all; so does the
+run after one that stopped half-way."""
+
+import os
+import shutil
+
+import pytest
+from ansible_run import ROOT, run_playbook
+from pairing_env import Terminal, make_pairing
+
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
+              pytest.mark.parametrize('testhosts', [('quick',)], indirect=True)]
+
+GUESTS_ONLY = 'pairing.tmux.host : Only the guest list changed, on a host set up as this run would set it up'
+WHOLE_ROLE = 'pairing.tmux.host : The whole role'
+DROPIN = '/etc/ssh/sshd_config.d/00-pairing.conf'
+NOTES = [{'name': 'pairing'}, {'name': 'notes'}]
+WINDOWS = 'tmux -S /run/pairing/tmux.sock list-windows -t =pairing -F "#{window_name}"'
+
+
+@pytest.fixture(scope='module')
+def pairing(testhosts, key_server, keys):
+    pairing = make_pairing(testhosts, key_server, keys, 'quick')
+    # The playbook's own guest inputs, not the harness's defaults.
+    for name in ('pairing_guests', 'pairing_read_only_guests'):
+        del pairing.vars[name]
+    yield pairing
+    Terminal.close_all()
+
+
+def pair(pairing, collection=ROOT, **extra):
+    """pair.yml of ``collection`` (a checkout of the collection) on the test host."""
+    env = {'ANSIBLE_COLLECTIONS_PATH': os.path.dirname(os.path.dirname(os.path.dirname(collection)))} \
+        if collection != ROOT else {}
+    run = run_playbook(os.path.join(collection, 'playbooks', 'pair.yml'), pairing.host.harness.inventory(['quick']),
+                       {**pairing.vars, 'target': 'quick', **extra}, env=env)
+    assert run.returncode == 0, run.output[-3000:]
+    return run
+
+
+def path(run):
+    """Which way the run went: 'guests' (only the guest list) or 'whole' (the whole role)."""
+    ran = {record['task'] for record in run.records if record['status'] != 'skipped'}
+    assert (GUESTS_ONLY in ran) != (WHOLE_ROLE in ran), ran
+    return 'guests' if GUESTS_ONLY in ran else 'whole'
+
+
+def paired(pairing):
+    marks = pairing.host.run("grep -o 'pairing.tmux:github:[a-z:]*' /etc/ssh/pairing/authorized_keys | sort -u")
+    return marks.stdout.split()
+
+
+def test_only_the_guest_list_changes_on_the_guests_only_path_and_a_demoted_guest_loses_the_keyboard(pairing):
+    assert path(pair(pairing, pair='alice')) == 'whole'
+    alice = pairing.terminal('quick-alice', 'alice')
+    try:
+        assert alice.wait_for('dev@quick'), alice.screen()
+        run = pair(pairing, pair='bob', read_only='alice')
+        assert path(run) == 'guests'
+        assert run.changed() == ["pairing.tmux.host : Guests' keys from GitHub, nobody else's",
+                                 'pairing.tmux.host : End the connections of revoked, expired and demoted keys'], \
+            run.changed()
+        # Alice's read-write connection ends; she is read-only from now on.
+        assert alice.wait_for('[ssh exited'), alice.screen()
+    finally:
+        alice.close()
+    assert paired(pairing) == ['pairing.tmux:github:alice:ro', 'pairing.tmux:github:bob']
+    assert pairing.lands('quick-bob', 'bob') is True
+    assert path(pair(pairing, pair='bob')) == 'guests'
+
+
+@pytest.mark.parametrize('change, applied, guests, marker', [
+    ({'pairing_sshd_settings': {'LoginGraceTime': 25}}, 'grep -x "LoginGraceTime 25" ' + DROPIN,
+     {'pair': 'carol'}, 'pairing.tmux:github:carol'),
+    ({'pairing_windows': NOTES}, WINDOWS + ' | grep -x notes', {'read_only': 'bob'}, 'pairing.tmux:github:bob:ro'),
+])
+def test_a_change_beside_a_guest_list_change_takes_the_whole_role(pairing, change, applied, guests, marker):
+    assert pairing.host.run(applied, check=False).returncode != 0 and marker not in paired(pairing)
+    run = pair(pairing, **guests, **change)
+    assert path(run) == 'whole'
+    assert pairing.host.run(applied, check=False).returncode == 0 and marker in paired(pairing)
+    assert path(pair(pairing, **guests, **change)) == 'guests'
+
+
+def test_new_code_takes_the_whole_role(pairing, tmp_path):
+    collection = tmp_path / 'ansible_collections' / 'pairing' / 'tmux'
+    shutil.copytree(ROOT, collection, ignore=shutil.ignore_patterns('.git', '.build', '.venv', '__pycache__', 'tests'))
+    template = collection / 'roles' / 'host' / 'templates' / 'sshd_pairing.conf.j2'
+    template.write_text(template.read_text() + '# the next release\n')
+    settings = {'pairing_windows': NOTES}  # the last full run's other inputs
+    assert path(pair(pairing, str(collection), pair='alice', **settings)) == 'whole'
+    assert pairing.host.run('tail -n 1 ' + DROPIN).stdout == '# the next release\n'
+    assert path(pair(pairing, pair='alice', **settings)) == 'whole'  # and this code again
+    assert '# the next release' not in pairing.host.run('cat ' + DROPIN).stdout
+
+
+def test_the_run_after_one_that_stopped_half_way_takes_the_whole_role(pairing):
+    host = pairing.host
+    settings = {'pairing_windows': NOTES}
+    assert path(pair(pairing, pair='alice', **settings)) == 'guests'
+    host.run("mkdir -p /etc/systemd/system/ssh.service.d && printf '[Service]\\nExecReload=\\nExecReload=/bin/false\\n'"
+             ' > /etc/systemd/system/ssh.service.d/fail-reload.conf && systemctl daemon-reload')
+    try:
+        run = run_playbook(os.path.join(ROOT, 'playbooks', 'pair.yml'), host.harness.inventory(['quick']),
+                           {**pairing.vars, 'target': 'quick', 'pair': 'alice', **settings,
+                            'pairing_sshd_settings': {'LoginGraceTime': 20}})
+        assert run.returncode != 0 and path(run) == 'whole'
+    finally:
+        host.run('rm -r /etc/systemd/system/ssh.service.d && systemctl daemon-reload')
+    # The inputs of the last run that ended well: still the whole role, the host may be half-way.
+    assert path(pair(pairing, pair='alice', **settings)) == 'whole'
+    assert path(pair(pairing, pair='alice', **settings)) == 'guests'
