@@ -116,9 +116,10 @@ units: setup $(COLLECTION_LINK)
 	$(call PYTEST,tests/unit)
 
 # The main job, on this box: make pair PAIR=alice[,bob] [READ_ONLY=carol] [FOR=2h]; make status; make unpair PAIR=alice|all.
-# Not root: sudo asks for your password once (become).
+# Not root: sudo asks for your password once (become). A few plain lines instead of a banner
+# per task (plugins/callback/pairing.py); all of them with ANSIBLE_VERBOSITY=1 make ...
 BECOME_PASS := $(if $(filter 0,$(shell id -u)),,--ask-become-pass)
-PLAYBOOK = ansible-playbook $(BECOME_PASS) playbooks/$(1).yml
+PLAYBOOK = ANSIBLE_STDOUT_CALLBACK=pairing.tmux.pairing ansible-playbook $(BECOME_PASS) playbooks/$(1).yml
 
 pair: setup $(COLLECTION_LINK)
 	@test -n "$(PAIR)$(READ_ONLY)" || { echo 'usage: make pair PAIR=<github user>[,<github user>...] [READ_ONLY=<github user>] [FOR=2h] [TUNNEL=none|ngrok|ssh]' >&2; exit 2; }
