@@ -122,8 +122,9 @@ BECOME_PASS := $(if $(filter 0,$(shell id -u)),,--ask-become-pass)
 PLAYBOOK = ANSIBLE_STDOUT_CALLBACK=pairing.tmux.pairing ansible-playbook $(BECOME_PASS) playbooks/$(1).yml
 
 pair: setup $(COLLECTION_LINK)
-	@test -n "$(PAIR)$(READ_ONLY)" || { echo 'usage: make pair PAIR=<github user>[,<github user>...] [READ_ONLY=<github user>] [FOR=2h] [TUNNEL=none|ngrok|ssh]' >&2; exit 2; }
-	$(call PLAYBOOK,pair) -e pair=$(PAIR) -e read_only=$(READ_ONLY) $(if $(FOR),-e for=$(FOR)) $(if $(TUNNEL),-e tunnel=$(TUNNEL))
+	@test -n "$(PAIR)$(READ_ONLY)" || { echo 'usage: make pair PAIR=<github user>[,<github user>...] [READ_ONLY=<github user>] [FOR=2h] [TUNNEL=none|ngrok|ssh] [NGROK_INSTALL=installed|repository|binary [NGROK_BINARY=path]]' >&2; exit 2; }
+	$(call PLAYBOOK,pair) -e pair=$(PAIR) -e read_only=$(READ_ONLY) $(if $(FOR),-e for=$(FOR)) $(if $(TUNNEL),-e tunnel=$(TUNNEL)) \
+		$(if $(NGROK_INSTALL),-e pairing_ngrok_install=$(NGROK_INSTALL)) $(if $(NGROK_BINARY),-e pairing_ngrok_binary=$(NGROK_BINARY))
 
 status: setup $(COLLECTION_LINK)
 	$(call PLAYBOOK,status)
