@@ -41,7 +41,8 @@ OURS = """
         github_url: "{{ url }}"
         allow_http: true
 """
-# The baseline: one authorized_key task per item; %(key)s and %(items)s are Jinja expressions.
+# The baseline: authorized_key, one task per item (%(loop)s a loop line) or one task in all;
+# %(key)s and the loop's items are Jinja expressions.
 POSIX = """
 - name: Baseline
   hosts: all
@@ -53,24 +54,12 @@ POSIX = """
         path: "{{ keys_dir }}/{{ inventory_hostname }}"
         manage_dir: false
         key: "{{ %(key)s }}"
-      loop: "{{ %(items)s }}"
-"""
-POSIX_URL = POSIX % {'key': "url ~ '/' ~ item ~ '.keys'", 'items': 'users'}
-POSIX_LOOP = POSIX % {'key': 'item', 'items': 'key_lines'}
-# The fair baseline: one authorized_key task, all the key lines in one newline-separated string.
-POSIX_ONE = """
-- name: Baseline, one key string
-  hosts: all
-  gather_facts: false
-  tasks:
-    - name: Keys
-      ansible.posix.authorized_key:
-        user: root
-        path: "{{ keys_dir }}/{{ inventory_hostname }}"
-        manage_dir: false
-        exclusive: false
-        key: "{{ key_text }}"
-"""
+%(loop)s"""
+POSIX_URL = POSIX % {'key': "url ~ '/' ~ item ~ '.keys'", 'loop': '      loop: "{{ users }}"\n'}
+POSIX_LOOP = POSIX % {'key': 'item', 'loop': '      loop: "{{ key_lines }}"\n'}
+# The fair baseline: one authorized_key task, all the key lines in one newline-separated string
+# (exclusive is false by default: the other lines stay).
+POSIX_ONE = POSIX % {'key': 'key_text', 'loop': ''}
 
 
 def make_keys(count, directory):
