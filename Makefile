@@ -44,7 +44,8 @@ help:
 
 setup: $(BIN)/.installed
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# Every requirements file the venv reads (requirements-dev.txt includes the others with -r).
+$(BIN)/.installed: requirements.txt requirements-controller.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo 'error: no python3 >= 3.11 on PATH; install python3, or run make PYTHON=/path/to/python3.11' >&2; exit 1; }
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo 'error: $(PYTHON) cannot create a venv; run: make system-deps (installs python3-venv)' >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
@@ -71,10 +72,10 @@ NEWEST_PYTHON ?= $(shell for py in python3.14 python3.13 python3.12 \
 	$$(pyenv root 2>/dev/null)/versions/$$(pyenv versions --bare 2>/dev/null | grep -E '^3\.1[2-9]' | sort -rV | head -n1)/bin/python3; do \
 	$$py -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$py; break; }; done)
 NEWEST_CONTROLLER := $(BUILD)/controller-newest
-$(NEWEST_CONTROLLER)/.installed: requirements.txt
+$(NEWEST_CONTROLLER)/.installed: requirements.txt requirements-controller.txt
 	@test -n "$(NEWEST_PYTHON)" || { echo 'error: the newest ansible-core needs python >= 3.12 (apt, or pyenv install 3.12); or run with RELEASES=bookworm' >&2; exit 1; }
 	rm -rf $(NEWEST_CONTROLLER) && $(NEWEST_PYTHON) -m venv $(NEWEST_CONTROLLER)
-	$(NEWEST_CONTROLLER)/bin/python -m pip install --quiet -r requirements.txt
+	$(NEWEST_CONTROLLER)/bin/python -m pip install --quiet -r requirements-controller.txt
 	@touch $@
 
 # Test hosts of each Debian release the roles support, side by side: RELEASES=trixie for one.
