@@ -6,7 +6,9 @@
 and the server's owner it makes a ``Plan``, the ordered steps that bring the session in line,
 each a description (what the module reports in ``actions``) and the operation that does it, and
 the session as --diff shows it before and after. ``apply_plan`` runs the steps; check mode does
-not. ``refusal`` is what the host must offer before the plan is made at all.
+not. ``refusal`` is what the host must offer before the plan is made at all. ``start_commands``
+writes the plan for a server that does not run yet as command lines, for the host role's boot
+service: the session it makes at boot is the one the module makes.
 """
 
 import grp
@@ -17,20 +19,57 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import canonical_name
-from ansible_collections.pairing.tmux.plugins.module_utils.tmux import ACCESS_MIN_VERSION, TmuxError, supports_access
+from ansible_collections.pairing.tmux.plugins.module_utils.tmux import (
+    ACCESS_MIN_VERSION,
+    ServerState,
+    TmuxError,
+    supports_access,
+)
+
+# The module's options; the tmux_start_commands filter validates the boot service's session with them too.
+PANE = dict(command=dict(type='str'), split=dict(type='str', choices=['horizontal', 'vertical'], default='vertical'))
+ARGUMENT_SPEC = dict(
+    name=dict(type='str', default='pairing'),
+    state=dict(type='str', choices=['present', 'absent'], default='present'),
+    socket_path=dict(type='path', default='/run/pairing/tmux.sock'),
+    socket_group=dict(type='str'),
+    socket_mode=dict(type='raw'),
+    run_as=dict(type='str'),
+    windows=dict(type='list', elements='dict', default=[], options=dict(
+        name=dict(type='str', required=True),
+        panes=dict(type='list', elements='dict', default=[], options=PANE))),
+    environment=dict(type='dict', default={}),
+    access=dict(type='list', elements='dict', options=dict(
+        user=dict(type='str', required=True),
+        read_only=dict(type='bool', default=False))),
+    kick=dict(type='dict', options=dict(
+        github_users=dict(type='list', elements='str', default=[]),
+        accounts=dict(type='list', elements='str', default=[]),
+        all_guests=dict(type='bool', default=False))),
+    records_dir=dict(type='path', default='/run/pairing/clients'),
+)
 
 # Printed by the commands that make a window, so that its further panes split that window.
 WINDOW_ID = ('-P', '-F', '#{window_id}')
 
+# A command line of start_commands: the program and its arguments, and whether it needs root.
+Command = namedtuple('Command', 'argv as_root')
 
-class TmuxCommand(namedtuple('TmuxCommand', 'args splits', defaults=((),))):
+
+class TmuxCommand(namedtuple('TmuxCommand', 'args splits window', defaults=((), None))):
     """A tmux command. ``splits`` are the further panes of the window it makes (``WINDOW_ID``):
-    split-window arguments without the target."""
+    split-window arguments without the target. ``window`` names that window as a target
+    (``=SESSION:=NAME``), for command lines that cannot read the id tmux prints."""
 
     def run(self, tmux):
         output = tmux.run(*self.args)[1]
         for split in self.splits:
             tmux.run('split-window', '-d', '-t', output.strip(), *split)
+
+    def commands(self, tmux):
+        """As command lines after ``tmux``, the program and its -S option."""
+        return [Command((*tmux, *self.args), False)] + [
+            Command((*tmux, 'split-window', '-d', '-t', self.window, *split), False) for split in self.splits]
 
 
 class MakeDirectory(namedtuple('MakeDirectory', 'path mode owner group')):
@@ -43,10 +82,16 @@ class SetGroup(namedtuple('SetGroup', 'path group')):
     def run(self, tmux):
         os.chown(self.path, -1, grp.getgrnam(self.group).gr_gid)
 
+    def commands(self, tmux):
+        return [Command(('chgrp', self.group, self.path), True)]
+
 
 class SetMode(namedtuple('SetMode', 'path mode')):
     def run(self, tmux):
         os.chmod(self.path, self.mode)
+
+    def commands(self, tmux):
+        return [Command(('chmod', '%04o' % self.mode, self.path), True)]
 
 
 Step = namedtuple('Step', 'description operation')
@@ -187,6 +232,22 @@ def apply_plan(plan, tmux):
             raise StepFailed('%s: %s' % (step.description, error), done) from error
 
 
+def start_commands(params, owner):
+    """The plan for a server that does not run yet, as ``Command`` lines: how a boot service
+    makes the session the module makes, socket group and mode and access included. The socket's
+    directory must exist before (the host role's tmpfiles.d entry makes it). A service cannot
+    read the window id tmux prints, so a window's further panes target it by name: ValueError
+    for one that tmux cannot find by name."""
+    names = [window['name'] for window in params['windows']]
+    for window in params['windows']:
+        if window['panes'][1:] and ('.' in window['name'] or names.count(window['name']) > 1):
+            raise ValueError('window %s: its further panes need a target by name, which tmux cannot find for a name '
+                             'with a dot or one that two windows share' % window['name'])
+    plan = plan_session(ServerState(socket_directory_exists=True), params, owner)
+    tmux = ('tmux', '-S', params['socket_path'])
+    return [command for step in plan.steps for command in step.operation.commands(tmux)]
+
+
 def _view(state, params):
     return View(params['name'], state.windows,
                 [(key, state.environment.get(key)) for key in sorted(params['environment'])],
@@ -210,23 +271,24 @@ def _window_steps(state, name, environment, windows):
         args += ['-n', first['name']] if first['name'] else []
         for key, value in sorted(environment.items()):
             args += ['-e', '%s=%s' % (key, value)]
-        steps.append(Step('create session %s' % name, _creating(args, first)))
+        steps.append(Step('create session %s' % name, _creating(args, first, name)))
     for window in windows:
         args = ['new-window', '-d', *WINDOW_ID, '-t', '=' + name + ':', '-n', window['name']]
-        steps.append(Step('create window %s' % window['name'], _creating(args, window)))
+        steps.append(Step('create window %s' % window['name'], _creating(args, window, name)))
     if state.exists:
         steps += [Step('set environment %s' % key, TmuxCommand(('set-environment', '-t', '=' + name, key, str(value))))
                   for key, value in sorted(environment.items()) if state.environment.get(key) != str(value)]
     return steps
 
 
-def _creating(args, window):
-    """The command that makes ``window``, running its first pane's command, and splits for the others."""
+def _creating(args, window, session):
+    """The command that makes ``window`` of ``session``, running its first pane's command, and
+    splits for the others."""
     panes = window['panes']
     first = [panes[0]['command']] if panes and panes[0]['command'] else []
     splits = tuple(('-h' if pane['split'] == 'horizontal' else '-v', *([pane['command']] if pane['command'] else []))
                    for pane in panes[1:])
-    return TmuxCommand((*args, *first), splits)
+    return TmuxCommand((*args, *first), splits, '=%s:=%s' % (session, window['name']) if splits else None)
 
 
 def _socket_after(socket, params):

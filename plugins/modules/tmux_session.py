@@ -230,32 +230,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pairing.tmux.plugins.module_utils.tmux import Tmux, TmuxError, current_account, read_server
 from ansible_collections.pairing.tmux.plugins.module_utils.tmux_session import (
+    ARGUMENT_SPEC,
     StepFailed,
     apply_plan,
     plan_session,
     refusal,
-)
-
-PANE = dict(command=dict(type='str'), split=dict(type='str', choices=['horizontal', 'vertical'], default='vertical'))
-ARGUMENT_SPEC = dict(
-    name=dict(type='str', default='pairing'),
-    state=dict(type='str', choices=['present', 'absent'], default='present'),
-    socket_path=dict(type='path', default='/run/pairing/tmux.sock'),
-    socket_group=dict(type='str'),
-    socket_mode=dict(type='raw'),
-    run_as=dict(type='str'),
-    windows=dict(type='list', elements='dict', default=[], options=dict(
-        name=dict(type='str', required=True),
-        panes=dict(type='list', elements='dict', default=[], options=PANE))),
-    environment=dict(type='dict', default={}),
-    access=dict(type='list', elements='dict', options=dict(
-        user=dict(type='str', required=True),
-        read_only=dict(type='bool', default=False))),
-    kick=dict(type='dict', options=dict(
-        github_users=dict(type='list', elements='str', default=[]),
-        accounts=dict(type='list', elements='str', default=[]),
-        all_guests=dict(type='bool', default=False))),
-    records_dir=dict(type='path', default='/run/pairing/clients'),
 )
 
 

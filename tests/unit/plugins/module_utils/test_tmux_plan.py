@@ -107,7 +107,8 @@ def test_without_a_server_every_step_is_planned_from_the_directory_on():
         ('create session pairing', TmuxCommand(('new-session', '-d', '-P', '-F', '#{window_id}', '-s', 'pairing',
                                                 '-x', '200', '-y', '50', '-n', 'code', '-e', 'PAIRING=yes'))),
         ('create window side', TmuxCommand(('new-window', '-d', '-P', '-F', '#{window_id}', '-t', '=pairing:',
-                                            '-n', 'side', 'sleep 100000'), splits=(('-h', 'sleep 200000'),))),
+                                            '-n', 'side', 'sleep 100000'), splits=(('-h', 'sleep 200000'),),
+                                           window='=pairing:=side')),
         # The socket tmux makes is 0600, in the owner's group.
         ('socket group pairing', SetGroup(SOCKET, 'pairing')),
         ('socket mode 0660', SetMode(SOCKET, 0o660)),
