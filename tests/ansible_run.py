@@ -10,6 +10,9 @@ TESTS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TESTS)
 # The controller: this venv's ansible-core, or another one's (the newest needs Python >= 3.12).
 BIN = os.environ.get('PAIRING_CONTROLLER_BIN') or os.path.dirname(sys.executable)
+# The inventory of plays that need no test host (rendering a role's template, its asserts).
+LOCALHOST = {'all': {'hosts': {'localhost': {'ansible_connection': 'local',
+                                             'ansible_python_interpreter': '{{ ansible_playbook_python }}'}}}}
 
 
 def controller_version():

@@ -81,9 +81,15 @@ def parse_panes(text):
     return panes
 
 
+def is_guest_account(account, owner):
+    """Whether ``account`` can be a guest: the server's owner and root never are, tmux lets
+    both attach whatever ``server-access`` says."""
+    return account not in (owner, 'root')
+
+
 def guest_access(access, owner):
-    """``parse_access`` without the server's owner and root, who always have access."""
-    return {account: read_only for account, read_only in access.items() if account not in (owner, 'root')}
+    """``parse_access`` of the guest accounts alone."""
+    return {account: read_only for account, read_only in access.items() if is_guest_account(account, owner)}
 
 
 def parse_environment(text):

@@ -23,6 +23,7 @@ from ansible_collections.pairing.tmux.plugins.module_utils.tmux import (
     ACCESS_MIN_VERSION,
     ServerState,
     TmuxError,
+    is_guest_account,
     supports_access,
 )
 
@@ -317,7 +318,7 @@ def _socket_steps(socket, params):
 def _wanted_access(entries, owner):
     wanted, warnings = {}, []
     for entry in entries:
-        if entry['user'] in (owner, 'root'):
+        if not is_guest_account(entry['user'], owner):
             warnings.append('access: %s always has access to its own server; entry ignored' % entry['user'])
         else:
             wanted[entry['user']] = entry['read_only']
@@ -341,7 +342,7 @@ def _kicked(client, selector, owner):
         return False
     return (client['account'] in selector['accounts']
             or client['github_user'] in {canonical_name(name) for name in selector['github_users']}
-            or (selector['all_guests'] and client['account'] not in (owner, 'root')))
+            or (selector['all_guests'] and is_guest_account(client['account'], owner)))
 
 
 def _known(lookup, name):
