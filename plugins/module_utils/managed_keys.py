@@ -25,11 +25,21 @@ from ansible_collections.pairing.tmux.plugins.module_utils.authorized_keys impor
 SOURCES = ('github', 'gitlab', 'url')
 DEFAULT_KEY_OPTIONS = 'restrict,pty'
 DEFAULT_COMMAND = 'tmux attach -t pairing'
-_MARKER = re.compile(r'^pairing\.tmux:(github|gitlab|url):([A-Za-z0-9][A-Za-z0-9._-]*)(:ro)?$')
-# GitHub: letters, digits and single inner hyphens, at most 39.  GitLab and URL sources
-# also allow '.' and '_'.  Either way nothing that could leave a URL path or a marker.
+# User names, every rule in this one place.  A name given as a guest: GitHub's letters, digits
+# and single inner hyphens, at most 39; GitLab and URL sources also allow '.' and '_', at most
+# 255.  Either way nothing that could leave a URL path or a marker.
 _GITHUB_LOGIN = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$')
 _OTHER_LOGIN = re.compile(r'^[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?=[A-Za-z0-9_-])){0,254}$')
+# A name as read back from a marker, or from the client record the attach wrapper writes from
+# one: looser on purpose, any name of any source that either rule above lets in, of any length,
+# so that no guest's line is ever taken for the owner's and every guest's client is named.
+_MARKED_NAME = r'[A-Za-z0-9][A-Za-z0-9._-]*'
+# The marker's grammar, the one definition: Line reads it here, and the host role renders it
+# (lookup pairing.tmux.guest_marker) into the attach wrapper's sed and pairing-revoke.  Written
+# in what Python's re and POSIX ERE share; every reader takes group 2 as the name and group 3
+# as the read-only flag.
+MARKER = r'^pairing\.tmux:(%s):(%s)(:ro)?$' % ('|'.join(SOURCES), _MARKED_NAME)
+_MARKER = re.compile(MARKER)
 # '%Y%m%d' before '%Y%m%d%H%M': strptime would read 20261231 as 2026-01-02 03:01.
 _EXPIRES_FORMATS = ('%Y-%m-%d %H:%M', '%Y-%m-%dT%H:%M', '%Y-%m-%d', '%Y%m%d', '%Y%m%d%H%M')
 # A duration from now: weeks, days, hours, minutes, largest unit first, e.g. 1h30m.
@@ -40,6 +50,11 @@ _SPEC_FIELDS = ('read_only', 'expires', 'source')
 
 class GuestError(ValueError):
     """Invalid guest input; the message names the guest and how to fix it."""
+
+
+def is_marked_name(text):
+    """Whether ``text`` is a name a marker can carry."""
+    return re.fullmatch(_MARKED_NAME, text) is not None
 
 
 def canonical_name(name):

@@ -19,7 +19,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import canonical_name
+from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import canonical_name, is_marked_name
 
 ACCESS_MIN_VERSION = (3, 3)
 _FIELD = '\t'
@@ -27,7 +27,6 @@ CLIENT_FORMAT = _FIELD.join(('#{client_pid}', '#{client_tty}', '#{client_user}',
                              '#{client_created}', '#{session_name}'))
 PANE_FORMAT = _FIELD.join(('#{window_index}', '#{window_name}', '#{pane_index}', '#{pane_pid}'))
 _RECORD_KEYS = ('github_user', 'account', 'read_only', 'since', 'from', 'tty')
-_GITHUB_USER = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$')
 
 
 class TmuxError(Exception):
@@ -112,7 +111,8 @@ def read_client_records(directory):
         except (OSError, UnicodeDecodeError):
             continue
         record = {key: fields[key] for key in _RECORD_KEYS if key in fields}
-        if _GITHUB_USER.match(record.get('github_user', '')):
+        # The wrapper writes the name a marker carries (the github_user key predates GitLab guests).
+        if is_marked_name(record.get('github_user', '')):
             # Wrappers that read a marker written before names were canonical recorded Alice.
             record['github_user'] = canonical_name(record['github_user'])
             record['read_only'] = record.get('read_only') == '1'

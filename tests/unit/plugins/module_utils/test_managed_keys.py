@@ -1,12 +1,15 @@
 """Guests' managed lines: names, markers, options, and merging into a file that has other lines."""
 
 import datetime
+import re
+import subprocess
 import time
 
 import pytest
 
 from ansible_collections.pairing.tmux.plugins.module_utils.authorized_keys import parse_line
 from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import (
+    MARKER,
     Guest,
     GuestError,
     guests_from_specs,
@@ -199,6 +202,29 @@ def test_an_old_file_with_a_capitalised_marker_is_matched_and_rewritten_in_lower
                                 'keys': 2}}
     assert merged(path.read_text(), {}, absent=['alice']) == OWNER_LINES
     assert merged(path.read_text(), {}, exclusive=True) == OWNER_LINES
+
+
+# Comments, and how the marker grammar reads each: the name and whether read-only, or None.
+MARKERS = {
+    'pairing.tmux:github:alice': ('alice', False), 'pairing.tmux:github:alice:ro': ('alice', True),
+    'pairing.tmux:gitlab:first.last_1': ('first.last_1', False), 'pairing.tmux:url:ci_bot:ro': ('ci_bot', True),
+    'pairing.tmux:github:Alice': ('Alice', False), 'pairing.tmux:url:' + 'x' * 300: ('x' * 300, False),
+    'pairing.tmux:github:alice:rw': None, 'pairing.tmux:github:alice:ro:ro': None,
+    'pairing.tmux:github:-alice': None, 'pairing.tmux:github:../etc': None, 'pairing.tmux:github:al/ice': None,
+    'pairing.tmux:github:': None, 'pairing.tmux:github:\xe5lice': None, 'pairing.tmux:file:alice': None,
+    'pairingXtmux:github:alice': None, 'xpairing.tmux:github:alice': None, 'laptop-0': None,
+}
+
+
+def test_the_marker_grammar_reads_the_same_in_python_and_as_a_posix_ere_in_sed():
+    # The host role's attach wrapper reads markers with this very pattern in sed -E.
+    matches = [re.match(MARKER, comment) for comment in MARKERS]
+    assert [match and (match.group(2), match.group(3) is not None) for match in matches] == list(MARKERS.values())
+    sed = subprocess.run(['sed', '-E', '-e', 's/%s/\\2 \\3/' % MARKER, '-e', 't', '-e', 's/.*/-/'],
+                         input=''.join(comment + '\n' for comment in MARKERS), capture_output=True, text=True,
+                         check=True, env={'LC_ALL': 'C'})
+    assert sed.stdout.splitlines() == ['-' if read is None else '%s %s' % (read[0], ':ro' if read[1] else '')
+                                       for read in MARKERS.values()]
 
 
 def test_specs_differing_only_in_case_are_one_guest():

@@ -55,3 +55,11 @@ def test_client_records_name_the_github_user_in_lowercase(tmp_path):
     # A wrapper that read a marker written before names were canonical recorded Alice.
     (tmp_path / '4242').write_text('github_user=Alice\naccount=tmux\nread_only=0\n')
     assert read_client_records(str(tmp_path))[4242]['github_user'] == 'alice'
+
+
+def test_client_records_name_guests_of_every_source(tmp_path):
+    # The name a marker carries: GitLab's first.last_1 too, which GitHub's rule for input refuses.
+    (tmp_path / '4242').write_text('github_user=first.last_1\naccount=tmux\nread_only=0\n')
+    (tmp_path / '4343').write_text('github_user=-alice\naccount=tmux\nread_only=0\n')
+    assert {pid: record['github_user'] for pid, record in read_client_records(str(tmp_path)).items()} == {
+        4242: 'first.last_1'}
