@@ -130,6 +130,7 @@ from ansible_collections.pairing.tmux.plugins.module_utils.ngrok import (
     journal_records,
     split_tcp_url,
 )
+from ansible_collections.pairing.tmux.plugins.module_utils.ssh_command import ssh_command
 
 _SERVICE = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,200}')
 _INVOCATION = re.compile(r'[0-9a-f]{32}')
@@ -165,7 +166,7 @@ def look(module, unit):
                   error=agent_error(records))
     if address:
         host, port = split_tcp_url(address)  # endpoint_url returns only addresses split_tcp_url reads
-        result.update(host=host, port=port, ssh_command='ssh -t -p %d %s@%s' % (port, module.params['ssh_user'], host))
+        result.update(host=host, port=port, ssh_command=ssh_command(host, module.params['ssh_user'], port))
     return result, agent_gave_up(records)
 
 
