@@ -33,6 +33,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.pairing.tmux.plugins.module_utils.authorized_keys import KeyLineError, parse_line
 
 
