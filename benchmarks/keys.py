@@ -36,7 +36,7 @@ OURS = """
   tasks:
     - name: Keys
       pairing.tmux.github_authorized_keys:
-        users: "{{ users }}"
+        guests: "{{ users }}"
         path: "{{ keys_dir }}/{{ inventory_hostname }}"
         github_url: "{{ url }}"
         allow_http: true

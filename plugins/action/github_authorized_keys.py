@@ -32,9 +32,9 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         args = self.validate_argument_spec(argument_spec=argument_spec(), required_one_of=REQUIRED_ONE_OF)[1]
         try:
-            # To validate and to know whom to fetch.  The module gets the users as given and
+            # To validate and to know whom to fetch.  The module gets the guests as given and
             # works out each relative expires itself, from the target's clock and time zone.
-            guests = guests_from_specs(args['users'])
+            guests = guests_from_specs(args['guests'])
             inline = keys_by_guest(args['keys'])
         except GuestError as error:
             return dict(result, failed=True, msg=str(error))

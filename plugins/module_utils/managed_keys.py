@@ -288,7 +288,7 @@ def argument_spec():
     """Options of pairing.tmux.github_authorized_keys, checked by its action plugin on the
     controller and by its module on the target (the DOCUMENTATION describes them)."""
     return dict(
-        users=dict(type='list', elements='raw', default=[]),
+        guests=dict(type='list', elements='raw', default=[], aliases=['users']),
         state=dict(type='str', default='present', choices=['present', 'absent']),
         exclusive=dict(type='bool', default=False),
         path=dict(type='path'),

@@ -23,7 +23,7 @@ description:
     line naming the user and the reason, and the file is left exactly as it was.
 author: pairing.tmux contributors (@pairing-tmux)
 options:
-  users:
+  guests:
     description:
       - The users whose keys may log in. Each is a user name, or a dict with C(name) and
         optionally C(read_only) (bool, marks the lines C(:ro) for the attach wrapper),
@@ -47,6 +47,7 @@ options:
     type: list
     elements: raw
     default: []
+    aliases: [users]
   state:
     description:
       - V(present) writes the users' current keys (replacing their older managed lines).
@@ -56,7 +57,7 @@ options:
     default: present
   exclusive:
     description:
-      - Also remove the managed lines of users not listed in O(users). With O(users=[]) this
+      - Also remove the managed lines of users not listed in O(guests). With O(guests=[]) this
         revokes every guest. Lines this module did not write are never removed.
     type: bool
     default: false
@@ -167,14 +168,14 @@ seealso:
 EXAMPLES = r"""
 - name: Let one pair in, through the alias account's root-owned keys file
   pairing.tmux.github_authorized_keys:
-    users: [iamvery]
+    guests: [iamvery]
     path: /etc/ssh/pairing/authorized_keys
     owner: root
     mode: "0644"
 
 - name: Several pairs, one of them read-only, one until the end of the year
   pairing.tmux.github_authorized_keys:
-    users:
+    guests:
       - alice
       - name: bob
         expires: "2026-12-31"
@@ -185,33 +186,33 @@ EXAMPLES = r"""
 
 - name: Let one pair in for the next two hours (a later run makes it two hours from then)
   pairing.tmux.github_authorized_keys:
-    users:
+    guests:
       - name: frank
         expires: 2h
     user: tmux
 
 - name: Revoke one pair
   pairing.tmux.github_authorized_keys:
-    users: [bob]
+    guests: [bob]
     state: absent
     user: tmux
 
 - name: Revoke every pair (the owner's own lines stay)
   pairing.tmux.github_authorized_keys:
-    users: []
+    guests: []
     exclusive: true
     user: tmux
 
 - name: Keys from GitHub Enterprise, through its REST API
   pairing.tmux.github_authorized_keys:
-    users: [dana]
+    guests: [dana]
     user: tmux
     github_url: https://ghe.example.com
     api_token: "{{ lookup('ansible.builtin.env', 'GHE_TOKEN') }}"
 
 - name: Keys given inline (no network needed)
   pairing.tmux.github_authorized_keys:
-    users: [erin]
+    guests: [erin]
     user: tmux
     keys:
       erin:
@@ -326,7 +327,7 @@ def main():
     path, owner = keys_path(module)
     try:
         # Here, on the target: a relative expires counts from this host's clock, in its time zone.
-        guests = guests_from_specs(params['users'])
+        guests = guests_from_specs(params['guests'])
         present = wanted_keys(module, guests) if params['state'] == 'present' else {}
         absent = [guest.name for guest in guests] if params['state'] == 'absent' else []
         refuse_symlinks(module, path)

@@ -38,6 +38,15 @@ def test_pair_Alice_then_unpair_alice(tmp_path, ed25519_lines):
     assert result['users'] == {'alice': {'added': [], 'removed': [fingerprint], 'changed': [], 'keys': 0}}
 
 
+def test_guests_is_the_option_and_users_its_old_name(tmp_path, ed25519_lines):
+    path = tmp_path / 'authorized_keys'
+    for option in ('guests', 'users'):
+        path.write_text(OWNER)
+        result = run_task(tmp_path, {option: ['bob'], 'keys': {'bob': [ed25519_lines[1]]}, 'path': str(path)})
+        assert result['changed'] and path.read_text().endswith(' pairing.tmux:github:bob\n')
+        assert list(result['users']) == ['bob']
+
+
 def test_expiry_is_counted_on_the_target_in_its_time_zone_and_written_in_utc(tmp_path, ed25519_lines):
     path = tmp_path / 'authorized_keys'
     # The target's local time is Tokyo's (UTC+9 all year), 9 hours from the controller's.
