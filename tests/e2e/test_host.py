@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from pairing_env import SOCKET, Terminal, make_pairing, ssh_argv
+from pairing_env import SOCKET, Terminal, make_pairing, shows, ssh_argv
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('pair',)], indirect=True)]
@@ -266,8 +266,30 @@ def test_revoking_a_connected_guest_cuts_their_session(pairing):
         pairing.converge()
 
 
+def session_as_tmux_shows_it(host):
+    """The session's panes (window, pane, start command), who may attach, and the socket's owner,
+    group and mode."""
+    panes = host.run("tmux -S %s list-panes -s -t =pairing -F '#{window_index} #{window_name}|#{pane_index}|"
+                     "#{pane_start_command}'" % SOCKET).stdout.splitlines()
+    access = sorted(host.run('tmux -S %s server-access -l' % SOCKET).stdout.splitlines())
+    return panes, access, host.run('stat -c "%%U %%G %%a" %s' % SOCKET).stdout.strip()
+
+
 def test_a_reboot_brings_the_session_back_without_ansible(pairing):
-    pairing.host.reboot()
+    # The role's windows and one with a further pane, whose command systemd must pass on as it is.
+    windows = [{'name': 'pairing'},
+               {'name': 'tunnel', 'panes': [{'command': 'watch -t -n 10 systemctl --no-pager --lines 5 status '
+                                                        'pairing-tunnel.service'}]},
+               {'name': 'split', 'panes': [{'command': 'x=\'50%; $HOME "quoted"\'; echo "pane:$x"; exec sleep 100000'},
+                                           {'command': 'sleep 200000', 'split': 'horizontal'}]}]
+    run = pairing.converge(pairing_windows=windows)
+    assert run.returncode == 0, run.output[-3000:]
+    host = pairing.host
+    made_by_ansible = session_as_tmux_shows_it(host)
+    assert [pane.split('|')[0] for pane in made_by_ansible[0]] == ['0 pairing', '1 tunnel', '2 split', '2 split']
+    assert made_by_ansible[2] == 'dev pairing 660'
+
+    host.reboot()
     guest = pairing.terminal('after-reboot', 'alice')
     try:
         assert guest.wait_for('dev@pair', timeout=30), guest.screen()
@@ -275,6 +297,13 @@ def test_a_reboot_brings_the_session_back_without_ansible(pairing):
         assert pairing.pane_shows('after-reboot'), pairing.pane()
     finally:
         guest.close()
+    started = host.run('timeout 30 sh -c "until systemctl is-active -q pairing-tmux.service; do sleep 0.2; done"',
+                       check=False)
+    assert started.returncode == 0, host.run('journalctl -b -u pairing-tmux.service --no-pager', check=False).stdout
+    # Every window and pane, the same grants and the same socket as the run made, with no run since.
+    assert session_as_tmux_shows_it(host) == made_by_ansible
+    assert shows(lambda: host.run('tmux -S %s capture-pane -p -t =pairing:=split' % SOCKET).stdout,
+                 'pane:50%; $HOME "quoted"')
 
 
 def test_an_owner_without_a_key_keeps_password_logins_alone(pairing):
