@@ -94,11 +94,11 @@ class Controller:
         self.env.update(PATH='%s:%s' % (self.bin, os.environ['PATH']), ANSIBLE_HOME=str(work / 'ansible-home'),
                         ANSIBLE_COLLECTIONS_PATH=str(self.collections), ANSIBLE_NOCOLOR='1')
 
-    def run(self, *command, check=True):
+    def run(self, *command):
+        # Not check=True: a failure shows what the command printed.
         process = subprocess.run([str(self.bin / command[0]), *command[1:]], cwd=str(self.work), env=self.env,
-                                 capture_output=True, text=True)
-        if check:
-            assert process.returncode == 0, process.stdout + process.stderr
+                                 capture_output=True, text=True, check=False)
+        assert process.returncode == 0, process.stdout + process.stderr
         return process
 
 
