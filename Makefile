@@ -32,7 +32,7 @@ help:
 	@echo 'make system-deps  apt-get install what the tests need: $(SYSTEM_PACKAGES)'
 	@echo 'make test         everything CI runs: lint, sanity, every pytest suite in tests/, molecule'
 	@echo 'make lint         ruff, yamllint, ansible-lint (production profile), changelog lint'
-	@echo 'make sanity       ansible-test sanity on the local Python'
+	@echo 'make sanity       ansible-test sanity with ansible-core of $(VENV) and of the newest controller (RELEASES)'
 	@echo 'make pytest       every pytest suite in tests/, per release in RELEASES="$(RELEASES)" (root)'
 	@echo 'make units        the unit tests alone (tests/unit)'
 	@echo 'make molecule     every molecule scenario in extensions/molecule/, per release in RELEASES'
@@ -103,15 +103,20 @@ lint: setup $(COLLECTION_LINK)
 # repository of its own so that it lists exactly those.  Its test venvs get pip from
 # tools/offline_get_pip.py instead of a download from a host outside the package index
 # (read when the recipe runs: on a fresh clone the venv that names pip's version comes first).
+# It runs once per controller the README promises: this venv's ansible-core (2.19) and, with
+# trixie in RELEASES, the newest (.build/controller-newest, Python >= 3.12), each on its Python.
 ANSIBLE_TEST_PIP = $(shell sed -n "s/^ *pip='\([0-9.]*\)',/\1/p" \
-	$(VENV)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py 2>/dev/null)
-sanity: setup
+	$(1)/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py 2>/dev/null)
+SANITY_WITH = install -D -m 0644 tools/offline_get_pip.py \
+		~/.ansible/test/cache/get_pip_$(subst .,_,$(call ANSIBLE_TEST_PIP,$(1))).py && \
+	cd $(SANITY_TREE) && PATH=$(CURDIR)/$(1)/bin:$$PATH ansible-test sanity --venv \
+		--python $$($(CURDIR)/$(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+sanity: setup $(CONTROLLERS)
 	rm -rf $(SANITY_TREE) && mkdir -p $(SANITY_TREE)
 	git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t $(SANITY_TREE)
 	git -C $(SANITY_TREE) init -q
-	install -D -m 0644 tools/offline_get_pip.py ~/.ansible/test/cache/get_pip_$(subst .,_,$(ANSIBLE_TEST_PIP)).py
-	cd $(SANITY_TREE) && ansible-test sanity --venv \
-		--python $$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+	$(call SANITY_WITH,$(VENV))
+	$(if $(CONTROLLERS),$(call SANITY_WITH,$(NEWEST_CONTROLLER)))
 
 units: setup $(COLLECTION_LINK)
 	$(call PYTEST,tests/unit)
