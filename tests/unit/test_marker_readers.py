@@ -38,9 +38,9 @@ def rendered(tmp_path_factory):
     programs = [{'src': str(TEMPLATES / name), 'dest': str(directory / name[:-len('.j2')])}
                 for name in ('pairing-attach.sh.j2', 'pairing-revoke.py.j2')]
     settings = {'pairing_keys_file': str(directory / 'authorized_keys'), 'pairing_socket': '/run/pairing/tmux.sock',
-                'pairing_session': 'pairing', 'pairing_runtime_dir': '/run/pairing', 'pairing_alias_user': 'tmux',
-                'pairing_read_only_user': 'tmux-ro', 'pairing_watch_command': 'watch',
-                'pairing_confine_command': 'confine'}
+                'pairing_session': 'pairing', '__pairing_runtime_dir': '/run/pairing', 'pairing_alias_user': 'tmux',
+                'pairing_read_only_user': 'tmux-ro', '__pairing_watch_command': 'watch',
+                '__pairing_confine_command': 'confine'}
     run = run_playbook(RENDER, LOCALHOST, dict(settings, programs=programs))
     assert run.returncode == 0, run.output
     return directory

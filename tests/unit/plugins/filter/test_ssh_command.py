@@ -32,9 +32,9 @@ def test_the_role_shows_the_same_line_and_nothing_without_an_address():
                if task['name'] == 'Put together how to connect']
     # The role's port is a template's result: a string before ansible-core 2.19.
     cases = {**CASES, **{(address, str(port)): line for (address, port), line in CASES.items()}, ('', None): ''}
-    tasks = [{'name': 'case %d' % index, 'ansible.builtin.debug': {'msg': '{{ pairing_guest_command }}'},
-              'vars': {'pairing_guest_command': task['vars']['pairing_guest_command'], 'pairing_alias_user': 'tmux',
-                       'pairing_guest_address': address, 'pairing_guest_port': port}}
+    tasks = [{'name': 'case %d' % index, 'ansible.builtin.debug': {'msg': '{{ __pairing_guest_command }}'},
+              'vars': {'__pairing_guest_command': task['vars']['__pairing_guest_command'], 'pairing_alias_user': 'tmux',
+                       '__pairing_guest_address': address, '__pairing_guest_port': port}}
              for index, (address, port) in enumerate(cases)]
     run = run_playbook(yaml.safe_dump([{'name': 'Show', 'hosts': 'all', 'gather_facts': False, 'tasks': tasks}]),
                        LOCALHOST)

@@ -360,8 +360,8 @@ SANDBOX = ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'Pr
 
 
 def test_the_service_runs_the_agent_unprivileged_and_systemd_reads_it(tmp_path):
-    unit = render_unit('pairing-ngrok.service.j2', pairing_ngrok_agent=sys.executable,
-                       pairing_ngrok_config='/etc/ngrok/pairing.yml', pairing_ngrok_service='pairing-ngrok')
+    unit = render_unit('pairing-ngrok.service.j2', __pairing_ngrok_agent=sys.executable,
+                       __pairing_ngrok_config='/etc/ngrok/pairing.yml', __pairing_ngrok_service='pairing-ngrok')
     for setting in ('DynamicUser=yes', 'LoadCredential=ngrok.yml:/etc/ngrok/pairing.yml', 'CapabilityBoundingSet=',
                     *SANDBOX, 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK', 'Restart=always',
                     'SystemCallFilter=@system-service', 'StateDirectory=pairing-ngrok',
@@ -375,9 +375,9 @@ def test_the_service_runs_the_agent_unprivileged_and_systemd_reads_it(tmp_path):
 def test_the_ssh_tunnel_runs_in_the_same_sandbox(tmp_path):
     unit = render_unit('pairing-tunnel.service.j2', pairing_relay_host='relay.example', pairing_relay_port=2222,
                        pairing_relay_ssh_port=22, pairing_relay_user='pairing-relay',
-                       pairing_tunnel_listen='127.0.0.1:922', pairing_tunnel_key='/etc/pairing/tunnel_ed25519',
-                       pairing_relay_known_hosts='/etc/pairing/relay_known_hosts',
-                       pairing_tunnel_sshd_service='pairing-sshd')
+                       __pairing_tunnel_listen='127.0.0.1:922', __pairing_tunnel_key='/etc/pairing/tunnel_ed25519',
+                       __pairing_relay_known_hosts='/etc/pairing/relay_known_hosts',
+                       __pairing_tunnel_sshd_service='pairing-sshd')
     assert [line for line in settings(unit) if line in SANDBOX] == SANDBOX
     assert '\nPrivateTmp=yes\n\n[Install]\n' in unit
     (tmp_path / 'pairing-sshd.service').write_text('[Service]\nExecStart=/bin/true\n')  # what BindsTo= names
