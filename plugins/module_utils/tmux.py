@@ -215,7 +215,10 @@ class Tmux:
 
     def run(self, *args, check=True):
         command = [*self.prefix, self.binary, '-S', self.socket_path, *args]
-        rc, out, err = self.module.run_command(command, environ_update={'LC_ALL': 'C.UTF-8'})
+        # Arguments reach tmux as given: run_command would otherwise expand ~ and $VARS in them
+        # (a pane's command is the owner's shell text, for the pane's shell to read).
+        rc, out, err = self.module.run_command(command, environ_update={'LC_ALL': 'C.UTF-8'},
+                                               expand_user_and_vars=False)
         if check and rc != 0:
             raise TmuxError('tmux %s failed (exit %d): %s' % (args[0], rc, (err or out).strip()))
         return rc, out, err
