@@ -87,8 +87,17 @@ class Terminal:
 
     def __init__(self, name, argv):
         self.name = name
-        subprocess.run(['tmux', '-L', self.server, 'new-session', '-d', '-s', name, '-x', '160', '-y', '45',
-                        '%s; echo "[ssh exited $?]"; sleep 100000' % shlex.join(argv)], check=True)
+        command = ['tmux', '-L', self.server, 'new-session', '-d', '-s', name, '-x', '160', '-y', '45',
+                   '%s; echo "[ssh exited $?]"; sleep 100000' % shlex.join(argv)]
+        # Closing the last terminal ends the server after kill-session returns: a new-session that
+        # meets it still going away fails ("server exited unexpectedly"), and the next one starts anew.
+        for _attempt in range(3):
+            started = subprocess.run(command, capture_output=True, text=True, check=False)
+            if 'server exited unexpectedly' not in started.stderr:
+                break
+            time.sleep(0.2)
+        if started.returncode != 0:
+            raise subprocess.CalledProcessError(started.returncode, command, started.stdout, started.stderr)
 
     def keys(self, *keys, literal=False):
         subprocess.run(['tmux', '-L', self.server, 'send-keys', '-t', '=%s:' % self.name,
