@@ -21,7 +21,7 @@ ARTIFACT := $(DIST)/pairing-tmux-$(VERSION).tar.gz
 SYSTEM_PACKAGES := git make python3-venv openssh-client tmux shellcheck debootstrap systemd-container iproute2
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: help pair status unpair demo setup system-deps test lint sanity units pytest molecule testhosts benchmark-keys build changelog clean
+.PHONY: help pair status unpair demo setup system-deps test sanity-beside suites lint sanity units pytest molecule testhosts benchmark-keys build changelog clean
 
 help:
 	@echo 'make pair PAIR=alice[,bob] [READ_ONLY=carol] [FOR=2h] [TUNNEL=ngrok]  let GitHub users into the tmux session on this box'
@@ -85,8 +85,16 @@ CONTROLLERS := $(if $(filter trixie,$(RELEASES)),$(NEWEST_CONTROLLER)/.installed
 PYTEST_ALL := pytest tests
 MOLECULE_ALL := molecule test --all
 
-# Per release, the pytest suites and then the molecule scenarios (also when pytest failed).
-test: lint sanity $(COLLECTION_LINK) $(CONTROLLERS)
+# Lint first (seconds, and it fails fast); then sanity beside the suites, each release's pytest
+# and then its molecule scenarios (also when pytest failed): sanity mostly installs and runs
+# linters while the suites wait on test hosts. Sanity's lines start with [sanity].
+test: lint $(COLLECTION_LINK) $(CONTROLLERS)
+	$(MAKE) --no-print-directory -j2 sanity-beside suites
+
+sanity-beside:
+	bash -o pipefail -c '$(MAKE) --no-print-directory sanity 2>&1 | sed -u "s/^/[sanity] /"'
+
+suites: setup $(COLLECTION_LINK) $(CONTROLLERS)
 	$(EACH_RELEASE) sh -c '$(PYTEST_ALL); suites=$$?; $(MOLECULE_ALL) && exit $$suites'
 
 pytest: setup $(COLLECTION_LINK) $(CONTROLLERS)

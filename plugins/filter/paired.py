@@ -9,16 +9,20 @@ description:
   - Reads the text of a keys file written by M(pairing.tmux.github_authorized_keys) and lists
     each guest once, in file order, from the markers of its lines. Lines without a marker are
     not guests and are left out.
+  - Given the RV(pairing.tmux.github_authorized_keys#module:paired) list the module returned
+    instead (no second read of the file), it adds the labels.
 author: pairing.tmux contributors (@pairing-tmux)
 options:
   _input:
-    description: The file's text.
-    type: str
+    description: The file's text, or the module's RV(pairing.tmux.github_authorized_keys#module:paired) list.
+    type: raw
     required: true
 """
 
 EXAMPLES = r"""
 guests: "{{ (lookup('ansible.builtin.file', '/etc/ssh/pairing/authorized_keys')) | pairing.tmux.paired }}"
+# or from the result of the task that wrote the file, registered as written:
+guests_as_written: "{{ written.paired | pairing.tmux.paired }}"
 # => [{"name": "alice", "read_only": false, "expires": null, "label": "alice (rw)"},
 #     {"name": "carol", "read_only": true, "expires": "202612011805Z",
 #      "label": "carol (ro, until 2026-12-01 18:05 UTC)"}]
@@ -60,8 +64,9 @@ def label(guest):
     return '%s (%s, until %s%s%s)' % (guest['name'], role, day, at, zone)
 
 
-def paired(text):
-    return [dict(guest, label=label(guest)) for guest in paired_guests(text)]
+def paired(text_or_guests):
+    guests = paired_guests(text_or_guests) if isinstance(text_or_guests, str) else text_or_guests
+    return [dict(guest, label=label(guest)) for guest in guests]
 
 
 class FilterModule:

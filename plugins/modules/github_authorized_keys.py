@@ -241,6 +241,17 @@ users:
       removed: []
       changed: ["SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"]
       keys: 2
+paired:
+  description:
+    - Every guest the file lets in once the task is done (in check mode, would let in), in file
+      order, also those of other runs; as the P(pairing.tmux.paired#filter) filter lists them,
+      without their labels.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {name: iamvery, read_only: false, expires: null}
+    - {name: carol, read_only: true, expires: "202612011805Z"}
 added:
   description: How many keys were added, all users together.
   returned: always
@@ -267,6 +278,7 @@ from ansible_collections.pairing.tmux.plugins.module_utils.managed_keys import (
     guests_from_specs,
     keys_by_guest,
     merge,
+    paired,
 )
 
 
@@ -342,6 +354,7 @@ def main():
     after = after.encode('utf-8', 'surrogateescape')
 
     result = dict(changed=after != before, path=path, users=report,
+                  paired=paired(after.decode('utf-8', 'surrogateescape')),
                   added=sum(len(entry['added']) for entry in report.values()),
                   removed=sum(len(entry['removed']) for entry in report.values()))
     if module._diff:

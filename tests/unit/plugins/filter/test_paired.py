@@ -22,5 +22,11 @@ def test_each_guest_once_with_role_and_expiry_and_the_owner_s_lines_left_out():
     ]
 
 
+def test_the_list_the_keys_module_returned_gets_the_same_labels():
+    text = 'restrict,pty,expiry-time="202612011805Z" ssh-ed25519 %s pairing.tmux:github:carol:ro\n' % OTHER
+    returned = [{'name': 'carol', 'read_only': True, 'expires': '202612011805Z'}]
+    assert paired(returned) == paired(text)
+
+
 def test_an_empty_or_missing_file_lets_nobody_in():
     assert paired('') == []

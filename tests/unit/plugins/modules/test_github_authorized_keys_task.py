@@ -38,6 +38,18 @@ def test_pair_Alice_then_unpair_alice(tmp_path, ed25519_lines):
     assert result['users'] == {'alice': {'added': [], 'removed': [fingerprint], 'changed': [], 'keys': 0}}
 
 
+def test_it_returns_everyone_the_file_lets_in_then_so_the_block_needs_no_second_read(tmp_path, ed25519_lines):
+    path = tmp_path / 'authorized_keys'
+    path.write_text(OWNER)
+    run_task(tmp_path, {'guests': ['bob'], 'keys': {'bob': [ed25519_lines[1]]}, 'path': str(path)})
+    carol = {'guests': [{'name': 'Carol', 'read_only': True}], 'keys': {'carol': [ed25519_lines[2]]}, 'path': str(path)}
+    result = run_task(tmp_path, carol)
+    assert result['paired'] == [{'name': 'bob', 'read_only': False, 'expires': None},
+                                {'name': 'carol', 'read_only': True, 'expires': None}]
+    result = run_task(tmp_path, {'guests': ['bob'], 'state': 'absent', 'path': str(path)})
+    assert result['paired'] == [{'name': 'carol', 'read_only': True, 'expires': None}]
+
+
 def test_guests_is_the_option_and_users_its_old_name(tmp_path, ed25519_lines):
     path = tmp_path / 'authorized_keys'
     for option in ('guests', 'users'):
