@@ -11,10 +11,11 @@ description:
     readable by everyone (0644, in a directory made 0755 when missing), atomically, and puts O(clipboard) on
     its clipboard with the first of C(wl-copy), C(xclip), C(xsel) and C(pbcopy) found.
   - An action plugin alone, with no module run on any host nor on the controller, so that it
-    costs a playbook no round trip; the host role ends C(pair), C(unpair) and C(status) with it
+    costs a playbook no round trip; the host role ends C(pair), C(status) and C(team) with it
     (C(~/.pairing/ssh-command)).
-  - A symlink or anything but a regular file at O(path) is refused. No clipboard, or one that
-    fails, is no failure.
+  - A symlink or anything but a regular file at O(path) is refused, not followed (the task may
+    run as root with another account's C(HOME)). A note that cannot be written is a warning, not
+    a failure: the run's work is done on the hosts. No clipboard, or one that fails, is no failure.
   - A note is no change of any host - the task never reports C(changed) - and it is written in
     check mode too.
 author: pairing.tmux contributors (@pairing-tmux)
@@ -57,7 +58,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 path:
-  description: The note written.
+  description: The note written, or null when it could not be.
   returned: always
   type: str
   sample: /home/dev/.pairing/ssh-command

@@ -13,8 +13,10 @@ description:
     instead, rendered on the controller by the P(ansible.builtin.template#lookup) lookup.
   - A file whose content differs is replaced atomically, and is never readable with a wider mode
     than its own - the new file is 0600 until it takes its mode.
-  - Every path is checked before anything is written; a symlink or anything but a regular file
-    at a path, or a missing directory, fails the task and writes nothing.
+  - Every file is checked before anything is written; a symlink or anything but a regular file
+    at a path, a missing directory, owner or group, or a mode that is not octal fails the task
+    and writes nothing. An error while writing (a full disk) fails the task with RV(changed_paths)
+    of the files already written.
   - For a file that needs a check before it is put in place (C(validate)), such as sudoers or
     sshd's configuration, use M(ansible.builtin.template).
 author: pairing.tmux contributors (@pairing-tmux)
@@ -38,11 +40,11 @@ options:
         type: str
         required: true
       owner:
-        description: The file's owner.
+        description: The file's owner, a name or a number.
         type: str
         default: root
       group:
-        description: The file's group.
+        description: The file's group, a name or a number.
         type: str
         default: root
 attributes:
@@ -80,14 +82,18 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed_paths:
-  description: The files whose content, owner, group or mode changed (in check mode, would change), in the order given.
+  description:
+    - The files whose content, owner, group or mode changed (in check mode, would change), in the order given.
+    - Also when the task failed while writing, the files written until then.
   returned: always
   type: list
   elements: str
   sample: [/etc/systemd/system/hello.service]
 """
 
+import grp
 import os
+import pwd
 import re
 import stat
 
@@ -101,6 +107,12 @@ def refusal(spec, check_mode):
     path = spec['path']
     if not re.match('^[0-7]{3,4}$', spec['mode']):
         return '%s: mode %s is not an octal mode such as 0644' % (path, spec['mode'])
+    for by_name, by_id, name, what in ((pwd.getpwnam, pwd.getpwuid, spec['owner'], 'owner'),
+                                       (grp.getgrnam, grp.getgrgid, spec['group'], 'group')):
+        try:
+            by_id(int(name)) if name.isdigit() else by_name(name)
+        except KeyError:
+            return '%s: %s %s does not exist on this host' % (path, what, name)
     if not os.path.isdir(os.path.dirname(path)) and not check_mode:
         return '%s: its directory does not exist (create it first)' % path
     try:
@@ -126,32 +138,44 @@ def main():
         module.fail_json(msg='; '.join(refusals) + ': nothing was written')
 
     changed_paths, diffs = [], []
-    for spec in files:
-        path, after = spec['path'], spec['content'].encode('utf-8', 'surrogateescape')
-        exists = os.path.exists(path)
-        before = b''
-        if exists:
-            with open(path, 'rb') as stream:
-                before = stream.read()
-        content_changed = before != after or not exists
-        if content_changed and not module.check_mode:
-            write_atomic(path, after, int(spec['mode'], 8))
-        attributes = dict(before={}, after={})
-        if exists or not module.check_mode:
-            file_args = module.load_file_common_arguments(dict(owner=spec['owner'], group=spec['group'],
-                                                               mode=spec['mode']), path=path)
-            module.set_fs_attributes_if_different(file_args, False, diff=attributes)
-        if content_changed:
-            diffs.append(dict(before_header=path, after_header=path, before=before.decode('utf-8', 'replace'),
-                              after=after.decode('utf-8', 'replace')))
-        if attributes['before']:
-            diffs.append(dict(before_header=path, after_header=path, **attributes))
-        if content_changed or attributes['before']:
-            changed_paths.append(path)
+    try:
+        for spec in files:
+            put_in_place(module, spec, changed_paths, diffs)
+    except OSError as error:
+        # What is written stays written: say so, the caller's next steps (a daemon-reload) depend on it.
+        module.fail_json(msg='%s: %s' % (error.filename, error.strerror), changed=bool(changed_paths),
+                         changed_paths=changed_paths)
     result = dict(changed=bool(changed_paths), changed_paths=changed_paths)
     if module._diff:
         result['diff'] = diffs
     module.exit_json(**result)
+
+
+def put_in_place(module, spec, changed_paths, diffs):
+    """Write one file if its content differs, then its owner, group and mode; record what changed."""
+    path, after = spec['path'], spec['content'].encode('utf-8', 'surrogateescape')
+    exists = os.path.exists(path)
+    before = b''
+    if exists:
+        with open(path, 'rb') as stream:
+            before = stream.read()
+    content_changed = before != after or not exists
+    if content_changed:
+        if not module.check_mode:
+            write_atomic(path, after, int(spec['mode'], 8))
+        changed_paths.append(path)
+    attributes = dict(before={}, after={})
+    if exists or not module.check_mode:
+        file_args = module.load_file_common_arguments(dict(owner=spec['owner'], group=spec['group'],
+                                                           mode=spec['mode']), path=path)
+        module.set_fs_attributes_if_different(file_args, False, diff=attributes)
+    if content_changed:
+        diffs.append(dict(before_header=path, after_header=path, before=before.decode('utf-8', 'replace'),
+                          after=after.decode('utf-8', 'replace')))
+    if attributes['before']:
+        diffs.append(dict(before_header=path, after_header=path, **attributes))
+    if attributes['before'] and not content_changed:
+        changed_paths.append(path)
 
 
 if __name__ == '__main__':

@@ -42,6 +42,7 @@ def test_pair_status_unpair_with_real_guests(env):
     assert info[1].startswith('Host key they see:    256 SHA256:') and info[1].endswith('(ED25519)')
     bits, fingerprint, _comment, kind = ws1.host.run('ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub').stdout.split()
     assert info[1] == 'Host key they see:    %s %s %s' % (bits, fingerprint, kind)
+    assert info[2] == 'Who may join:         alice (rw), carol (ro)'  # from the keys task, no second read
     # Test hosts have private addresses: only their network reaches them, and the block says so.
     assert info[-1].startswith('Only a private network (RFC 1918) can reach %s. ' % ws1.host.address)
     with open(os.path.join(env['home'], '.pairing', 'ssh-command')) as handle:

@@ -78,6 +78,15 @@ def test_a_new_file_is_never_readable_with_a_wider_mode(tmp_path):
     assert record['status'] == 'changed' and mode(secret) == 0o600
 
 
+def test_an_unknown_owner_is_refused_before_anything_is_written(tmp_path):
+    first, second = tmp_path / 'first', tmp_path / 'second'
+    record = run_task(tmp_path, [spec(first, 'x\n'), dict(spec(second, 'x\n'), owner='no-such-account-here')])
+    assert record['status'] == 'failed'
+    said = '%s: owner no-such-account-here does not exist on this host: nothing was written' % second
+    assert record['result']['msg'] == said
+    assert not first.exists()
+
+
 def test_a_mode_that_is_not_octal_is_refused(tmp_path):
     record = run_task(tmp_path, [spec(tmp_path / 'file', 'x\n', 'u+rwx')])
     assert record['status'] == 'failed' and 'mode u+rwx is not an octal mode' in record['result']['msg']
