@@ -15,7 +15,7 @@ description:
     (C(~/.pairing/ssh-command)).
   - A symlink or anything but a regular file at O(path) is refused, not followed (the task may
     run as root with another account's C(HOME)). A note that cannot be written is a warning, not
-    a failure: the run's work is done on the hosts. No clipboard, or one that fails, is no failure.
+    a failure, as the run's work is done on the hosts. No clipboard, or one that fails, is no failure.
   - A note is no change of any host - the task never reports C(changed) - and it is written in
     check mode too.
 author: pairing.tmux contributors (@pairing-tmux)
