@@ -31,7 +31,7 @@ def write_atomic(path, text, mode=0o600):
     """
     data = text.encode('utf-8') if isinstance(text, str) else bytes(text)
     path = os.path.abspath(path)
-    _refuse_unsafe(path)
+    refuse_unsafe(path)
     directory, name = os.path.split(path)
     fd, temp = _create_temp(directory, name)
     try:
@@ -41,7 +41,7 @@ def write_atomic(path, text, mode=0o600):
             os.fsync(stream.fileno())
             # The umask narrowed nothing that matters here (0600 at most); set the asked mode exactly.
             os.fchmod(stream.fileno(), mode)
-        _refuse_unsafe(path)  # a symlink put there meanwhile is refused too, not replaced
+        refuse_unsafe(path)  # a symlink put there meanwhile is refused too, not replaced
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -50,7 +50,8 @@ def write_atomic(path, text, mode=0o600):
     _fsync_directory(directory)
 
 
-def _refuse_unsafe(path):
+def refuse_unsafe(path):
+    """Raise UnsafeDestination when ``path`` is a symlink or not a regular file (nothing there is fine)."""
     try:
         status = os.lstat(path)
     except FileNotFoundError:

@@ -95,11 +95,14 @@ import grp
 import os
 import pwd
 import re
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pairing.tmux.plugins.module_utils.safe_file import write_atomic
+from ansible_collections.pairing.tmux.plugins.module_utils.safe_file import (
+    UnsafeDestination,
+    refuse_unsafe,
+    write_atomic,
+)
 
 
 def refusal(spec, check_mode):
@@ -116,12 +119,9 @@ def refusal(spec, check_mode):
     if not os.path.isdir(os.path.dirname(path)) and not check_mode:
         return '%s: its directory does not exist (create it first)' % path
     try:
-        status = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISREG(status.st_mode):
-        return '%s is %s: refusing to replace it' % (
-            path, 'a symbolic link' if stat.S_ISLNK(status.st_mode) else 'not a regular file')
+        refuse_unsafe(path)
+    except UnsafeDestination as error:
+        return '%s: %s' % (path, error.strerror)
     return None
 
 
@@ -160,10 +160,8 @@ def put_in_place(module, spec, changed_paths, diffs):
         with open(path, 'rb') as stream:
             before = stream.read()
     content_changed = before != after or not exists
-    if content_changed:
-        if not module.check_mode:
-            write_atomic(path, after, int(spec['mode'], 8))
-        changed_paths.append(path)
+    if content_changed and not module.check_mode:
+        write_atomic(path, after, int(spec['mode'], 8))
     attributes = dict(before={}, after={})
     if exists or not module.check_mode:
         file_args = module.load_file_common_arguments(dict(owner=spec['owner'], group=spec['group'],
@@ -174,7 +172,7 @@ def put_in_place(module, spec, changed_paths, diffs):
                           after=after.decode('utf-8', 'replace')))
     if attributes['before']:
         diffs.append(dict(before_header=path, after_header=path, **attributes))
-    if attributes['before'] and not content_changed:
+    if content_changed or attributes['before']:
         changed_paths.append(path)
 
 

@@ -348,13 +348,12 @@ def main():
         if exists:
             with open(path, 'rb') as stream:
                 before = stream.read()
-        after, report = merge(before.decode('utf-8', 'surrogateescape'), present, absent, params['exclusive'])
+        text, report = merge(before.decode('utf-8', 'surrogateescape'), present, absent, params['exclusive'])
     except GuestError as error:
         module.fail_json(msg=str(error))
-    after = after.encode('utf-8', 'surrogateescape')
+    after = text.encode('utf-8', 'surrogateescape')
 
-    result = dict(changed=after != before, path=path, users=report,
-                  paired=paired(after.decode('utf-8', 'surrogateescape')),
+    result = dict(changed=after != before, path=path, users=report, paired=paired(text),
                   added=sum(len(entry['added']) for entry in report.values()),
                   removed=sum(len(entry['removed']) for entry in report.values()))
     if module._diff:

@@ -66,7 +66,7 @@ def test_a_symlink_or_a_missing_directory_fails_before_anything_is_written(tmp_p
     record = run_task(tmp_path, [spec(first, 'x\n'), spec(link, 'x\n'), spec(tmp_path / 'no' / 'such', 'x\n')])
     assert record['status'] == 'failed'
     message = record['result']['msg']
-    assert '%s is a symbolic link' % link in message
+    assert '%s: refusing to replace a symlink' % link in message
     assert '%s: its directory does not exist' % (tmp_path / 'no' / 'such') in message
     assert message.endswith('nothing was written')
     assert not first.exists() and target.read_text() == 'keep\n'
