@@ -82,7 +82,11 @@ $(NEWEST_CONTROLLER)/.installed: requirements.txt requirements-controller.txt
 RELEASES ?= bookworm trixie
 EACH_RELEASE := CONTROLLER_trixie=$(CURDIR)/$(NEWEST_CONTROLLER)/bin tools/each-release $(RELEASES) --
 CONTROLLERS := $(if $(filter trixie,$(RELEASES)),$(NEWEST_CONTROLLER)/.installed)
-PYTEST_ALL := pytest tests
+# Each release's pytest runs in LANES workers (pytest-xdist), a test module whole on one worker
+# with test hosts of its own (tests/conftest.py): a module that waits (a grant expiring, a relay
+# that vanished) leaves the cores to another. Modules start in the order of tests/.
+LANES ?= 2
+PYTEST_ALL := pytest -n $(LANES) --dist loadfile --no-loadscope-reorder tests
 MOLECULE_ALL := molecule test --all
 
 # Lint first (seconds, and it fails fast); then sanity beside the suites, each release's pytest

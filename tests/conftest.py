@@ -1,12 +1,26 @@
 """Fixtures shared by the suites: real test hosts (tests/testhosts/ is the harness), real keys."""
 
+import os
 import signal
 import subprocess
 
 import pytest
 from ansible_run import BIN, controller_version
 from testhosts import Harness
+from testhosts.hosts import default_state_dir
+from testhosts.network import Network
 from testhosts.rootfs import release
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``-n 2``, as ``make test`` runs) each worker is a lane with test hosts
+    of its own: its own state directory and network names (``ptb`` -> ``ptb0``, ``ptb1``), so
+    two modules may both boot a host named ``pair`` at once."""
+    worker = os.environ.get('PYTEST_XDIST_WORKER')  # gw0, gw1, ...
+    if worker:
+        codename = release()
+        os.environ['TESTHOSTS_STATE'] = '%s-%s' % (default_state_dir(codename), worker)
+        os.environ['TESTHOSTS_NETWORK'] = Network(codename).prefix + worker[len('gw'):]
 
 
 def pytest_report_header():

@@ -200,7 +200,8 @@ def test_an_unlisted_key_is_refused(pairing):
 
 
 def test_the_owner_account_keys_and_dotfiles_are_untouched(pairing):
-    pairing.converge()
+    # After the fixture's run; test_state_absent_removes_everything_the_role_added looks again
+    # after every run of this module.
     assert owner_state(pairing.host) == pairing.owner_before
 
 
@@ -263,7 +264,7 @@ def test_revoking_a_connected_guest_cuts_their_session(pairing):
         guest.close()
         if hidden.poll() is None:
             hidden.kill()
-        pairing.converge()
+    # bob comes back with the next run: every later test of this module starts with one.
 
 
 def session_as_tmux_shows_it(host):

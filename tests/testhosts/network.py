@@ -7,6 +7,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import subprocess
 
 from .errors import HarnessError
@@ -25,12 +26,14 @@ def ip(*args, check=True):
 class Network:
     """The bridge, netns and links of one release's hosts: all named with a prefix of three
     letters, ``pt`` + the release's initial (``ptb``, ``ptt``) unless $TESTHOSTS_NETWORK says
-    otherwise, so releases (and runs with their own state) never touch each other's."""
+    otherwise, so releases (and runs with their own state) never touch each other's.  A digit
+    may follow (``ptb0``, ``ptb1``): the lanes of one release's parallel pytest workers."""
 
     def __init__(self, release):
         self.prefix = os.environ.get('TESTHOSTS_NETWORK') or 'pt' + release[0]
-        if len(self.prefix) != 3 or not self.prefix.isalpha():
-            raise HarnessError('TESTHOSTS_NETWORK=%s: use three letters (names must fit 15 characters)' % self.prefix)
+        if not re.fullmatch('[a-z]{3}[0-9]?', self.prefix):
+            raise HarnessError('TESTHOSTS_NETWORK=%s: use three letters a-z, optionally and a digit '
+                               '(names must fit 15 characters)' % self.prefix)
         self.bridge = self.prefix + 'br0'
 
     def netns_name(self, host):
@@ -84,8 +87,9 @@ class Network:
         """Everything of this release's hosts still in the kernel: (netns names, link names)."""
         namespaces = [line.split()[0] for line in ip('netns', 'list').stdout.splitlines()
                       if line.startswith(self.prefix + '-')]
+        # Exact names: ``ptb`` must not sweep the links of its lanes (``ptb0v...``, ``ptb0br0``).
         links = [link['ifname'] for link in json.loads(ip('-j', 'link', 'show').stdout)
-                 if link['ifname'].startswith(self.prefix)]
+                 if link['ifname'] == self.bridge or link['ifname'].startswith(self.prefix + 'v')]
         return namespaces, links
 
     def remove_bridge(self):
