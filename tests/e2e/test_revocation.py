@@ -16,6 +16,9 @@ from pairing_env import SOCKET, Terminal, make_pairing, ssh_argv
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('revoke',)], indirect=True)]
 
+# Runs that change only the guest list take the guests-only path, as pair.yml's do: the same
+# revocation tasks as the whole role's (test_host.py and test_relay.py revoke on that one).
+GUESTS_ONLY = {'pairing_fast_path': True}
 UNPAIR_PLAY = """
 - name: Unpair
   hosts: revoke
@@ -120,7 +123,7 @@ def revocation(pairing):
         'journalctl -b --no-pager -o cat').stdout  # the client's text did reach the journal
     host.run("sed -i '/pairing.tmux:github:carol:ro$/d' /etc/ssh/pairing/authorized_keys")
 
-    run = pairing.converge(pairing_guests=['alice'], pairing_read_only_guests=[])
+    run = pairing.converge(pairing_guests=['alice'], pairing_read_only_guests=[], **GUESTS_ONLY)
     assert run.returncode == 0, run.output[-3000:]
     yield {'alice': alice, 'bob': bob, 'carol': carol, 'listener': listener, 'setsid': setsid}
     for connection in (alice, bob, carol):
@@ -188,7 +191,7 @@ def test_read_write_to_read_only_reaches_the_live_session(pairing):
     guest = pairing.terminal('alice-demoted', 'alice')
     try:
         assert guest.wait_for('dev@revoke'), guest.screen()
-        run = pairing.converge(pairing_guests=['bob'], pairing_read_only_guests=['alice', 'carol'])
+        run = pairing.converge(pairing_guests=['bob'], pairing_read_only_guests=['alice', 'carol'], **GUESTS_ONLY)
         assert run.returncode == 0, run.output[-3000:]
         assert guest.wait_for('[ssh exited', timeout=10), 'alice still types after she was made read-only'
         ended = pairing.host.run('journalctl -t pairing -b --no-pager -o cat').stdout
@@ -199,7 +202,7 @@ def test_read_write_to_read_only_reaches_the_live_session(pairing):
 
 def test_names_compare_as_github_compares_them(pairing):
     host = pairing.host
-    run = pairing.converge(pairing_guests=['Alice', 'bob'])
+    run = pairing.converge(pairing_guests=['Alice', 'bob'], **GUESTS_ONLY)
     assert run.returncode == 0, run.output[-3000:]
     assert host.run('grep -c "pairing.tmux:github:alice$" /etc/ssh/pairing/authorized_keys').stdout.strip() == '1'
     alice = Hidden(pairing, 'alice')

@@ -91,3 +91,66 @@ def test_a_mode_that_is_not_octal_is_refused(tmp_path):
     record = run_task(tmp_path, [spec(tmp_path / 'file', 'x\n', 'u+rwx')])
     assert record['status'] == 'failed' and 'mode u+rwx is not an octal mode' in record['result']['msg']
     assert not (tmp_path / 'file').exists()
+
+
+def directory(path, mode='0755'):
+    return dict(path=str(path), state='directory', mode=mode, **OWNER)
+
+
+def test_a_directory_with_its_parents_then_a_file_in_it_in_one_task(tmp_path):
+    libexec = tmp_path / 'usr' / 'libexec'
+    program = libexec / 'hello'
+    files = [directory(libexec), spec(program, '#!/bin/sh\n', '0755')]
+    record = run_task(tmp_path, files, check=True, diff=True)
+    assert record['result']['changed_paths'] == [str(tmp_path / 'usr'), str(libexec), str(program)]
+    assert not (tmp_path / 'usr').exists()
+
+    record = run_task(tmp_path, files, diff=True)
+    assert record['result']['changed_paths'] == [str(tmp_path / 'usr'), str(libexec), str(program)]
+    assert [diff['after'] for diff in record['result']['diff']] == [{'state': 'directory'}] * 2 + ['#!/bin/sh\n']
+    assert mode(tmp_path / 'usr') == mode(libexec) == 0o755 and program.read_text() == '#!/bin/sh\n'
+    assert run_task(tmp_path, files)['result']['changed_paths'] == []
+
+    os.chmod(libexec, 0o777)
+    record = run_task(tmp_path, files)
+    assert record['result']['changed_paths'] == [str(libexec)] and mode(libexec) == 0o755
+
+
+def test_a_symlink_or_a_file_where_a_directory_goes_is_refused(tmp_path):
+    (tmp_path / 'elsewhere').mkdir()
+    (tmp_path / 'link').symlink_to(tmp_path / 'elsewhere')
+    (tmp_path / 'file').write_text('keep\n')
+    entries = [directory(tmp_path / name) for name in ('new', 'link', 'file')]
+    record = run_task(tmp_path, entries)
+    assert record['status'] == 'failed'
+    message = record['result']['msg']
+    assert '%s: refusing to replace a symlink with a directory' % (tmp_path / 'link') in message
+    assert '%s: refusing to replace a file with a directory' % (tmp_path / 'file') in message
+    assert not (tmp_path / 'new').exists() and (tmp_path / 'file').read_text() == 'keep\n'
+
+
+def test_lines_are_added_to_a_shared_file_and_the_rest_stays(tmp_path):
+    deny = tmp_path / 'cron.deny'
+    deny.write_text('# the admin\'s\nguest')  # no newline at the end
+    os.chmod(deny, 0o644)
+    entry = dict(path=str(deny), lines=['tmux', 'guest', 'tmux-ro', 'tmux'], mode='0600', **OWNER)
+    record = run_task(tmp_path, [entry], diff=True)
+    assert record['result']['changed_paths'] == [str(deny)]
+    assert deny.read_text() == '# the admin\'s\nguest\ntmux\ntmux-ro\n' and mode(deny) == 0o600
+    assert record['result']['diff'][0]['after'] == deny.read_text()
+    assert run_task(tmp_path, [entry])['result']['changed_paths'] == []
+
+    created = tmp_path / 'at.deny'
+    run_task(tmp_path, [dict(entry, path=str(created))])
+    assert created.read_text() == 'tmux\nguest\ntmux-ro\n'
+
+
+def test_an_entry_needs_content_or_lines_and_a_directory_takes_neither(tmp_path):
+    both = dict(spec(tmp_path / 'both', 'x\n'), lines=['x'])
+    neither = dict(path=str(tmp_path / 'neither'), mode='0644', **OWNER)
+    record = run_task(tmp_path, [both, neither, dict(directory(tmp_path / 'dir'), lines=['x'])])
+    message = record['result']['msg']
+    assert '%s: give content or lines, one of them' % (tmp_path / 'both') in message
+    assert '%s: give content or lines, one of them' % (tmp_path / 'neither') in message
+    assert '%s: a directory takes no content or lines' % (tmp_path / 'dir') in message
+    assert not any((tmp_path / name).exists() for name in ('both', 'neither', 'dir'))
