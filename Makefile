@@ -33,7 +33,7 @@ help:
 	@echo 'make test         everything CI runs: lint, sanity, every pytest suite in tests/, molecule'
 	@echo 'make lint         ruff, yamllint, ansible-lint (production profile), changelog lint'
 	@echo 'make sanity       ansible-test sanity with ansible-core of $(VENV) and of the newest controller (RELEASES)'
-	@echo 'make pytest       every pytest suite in tests/, per release in RELEASES="$(RELEASES)" (root)'
+	@echo 'make pytest       every pytest suite in tests/, per release in RELEASES="$(RELEASES)", in LANES=$(LANES) workers each (root)'
 	@echo 'make units        the unit tests alone (tests/unit)'
 	@echo 'make molecule     every molecule scenario in extensions/molecule/, per release in RELEASES'
 	@echo "make testhosts    the test-host harness, e.g. make testhosts ARGS='up a b' (list, ssh, down --all)"
