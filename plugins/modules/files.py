@@ -242,8 +242,9 @@ def make_directory(module, spec, changed_paths, diffs):
         record(module, spec, spec['path'], True, False, changed_paths, diffs)
 
 
-def record(module, spec, path, exists, made, changed_paths, diffs):
-    """Set the owner, group and mode of ``path`` (not of a path check mode did not make); record a change."""
+def record(module, spec, path, exists, changed, changed_paths, diffs):
+    """Set the owner, group and mode of ``path`` (not of a path check mode did not make); record a
+    change: ``changed`` (its content written, or the directory made) or of those."""
     attributes = dict(before={}, after={})
     if exists or not module.check_mode:
         file_args = module.load_file_common_arguments(dict(owner=spec['owner'], group=spec['group'],
@@ -251,7 +252,7 @@ def record(module, spec, path, exists, made, changed_paths, diffs):
         module.set_fs_attributes_if_different(file_args, False, diff=attributes)
     if attributes['before'] and diffs is not None:
         diffs.append(dict(before_header=path, after_header=path, **attributes))
-    if made or attributes['before']:
+    if changed or attributes['before']:
         changed_paths.append(path)
 
 
