@@ -19,8 +19,8 @@ description:
     (for a directory, anything but a directory) at a path, a missing directory, owner or group, or
     a mode that is not octal fails the task and writes nothing. An error while writing (a full
     disk) fails the task with RV(changed_paths) of the paths already changed.
-  - For a file that needs a check before it is put in place (C(validate)), such as sudoers or
-    sshd's configuration, use M(ansible.builtin.template).
+  - A file whose new content must pass a check first, such as a sudoers rule, names the command in
+    O(files[].validate); it runs on a private copy before anything is written.
 author: pairing.tmux contributors (@pairing-tmux)
 options:
   files:
@@ -53,6 +53,13 @@ options:
           - With O(files[].state=file), this or O(files[].content).
         type: list
         elements: str
+      validate:
+        description:
+          - A command that must accept the new content before anything is written, with V(%s) for the
+            path of a private copy of it, e.g. V(visudo -cf %s). It runs only when the content
+            changes (also in check mode, which writes nothing); a refusal fails the task with what
+            the command said. Run without a shell.
+        type: str
       mode:
         description: The mode, in octal, e.g. V('0644').
         type: str
@@ -97,6 +104,10 @@ EXAMPLES = r"""
       - path: /etc/cron.deny
         lines: [hello]
         mode: "0600"
+      - path: /etc/sudoers.d/hello
+        content: "hello ALL=(root) NOPASSWD: /usr/local/libexec/hello\n"
+        mode: "0440"
+        validate: visudo -cf %s
   register: written
 
 - name: Reload systemd when the unit changed
@@ -160,20 +171,51 @@ def refusal(spec, check_mode, directories):
         refuse_unsafe(path)
     except UnsafeDestination as error:
         return '%s: %s' % (path, error.strerror)
+    if spec['validate'] is not None and '%s' not in spec['validate']:
+        return '%s: validate %s has no %%s for the file to check' % (path, spec['validate'])
     return None
+
+
+def contents(spec):
+    """The file's content now (b'' if there is none, None if no file is there) and as it will be."""
+    try:
+        with open(spec['path'], 'rb') as stream:
+            before = stream.read()
+    except FileNotFoundError:
+        before = None
+    if spec['lines'] is None:
+        return before, spec['content'].encode('utf-8', 'surrogateescape')
+    return before, with_lines(before or b'', spec['lines'])
+
+
+def rejection(module, spec):
+    """What ``validate`` said of the entry's new content, or None (accepted, unchanged, or no check)."""
+    before, after = contents(spec)
+    if spec['validate'] is None or before == after:
+        return None
+    copy = os.path.join(module.tmpdir, 'validate')
+    write_atomic(copy, after)
+    rc, out, err = module.run_command(spec['validate'] % copy)
+    if rc == 0:
+        return None
+    said = ' '.join((err + out).replace(copy, spec['path']).split())
+    return '%s: %s refused it (%s)' % (spec['path'], spec['validate'], said or 'exit %d' % rc)
 
 
 def main():
     entry_options = dict(path=dict(type='path', required=True),
                          state=dict(type='str', choices=['file', 'directory'], default='file'),
                          content=dict(type='str'), lines=dict(type='list', elements='str'),
-                         mode=dict(type='str', required=True), owner=dict(type='str', default='root'),
-                         group=dict(type='str', default='root'))
+                         validate=dict(type='str'), mode=dict(type='str', required=True),
+                         owner=dict(type='str', default='root'), group=dict(type='str', default='root'))
     module = AnsibleModule(argument_spec=dict(files=dict(type='list', elements='dict', required=True,
                                                          options=entry_options)),
                            supports_check_mode=True)
     entries, directories = module.params['files'], set()
     refusals = [reason for reason in (refusal(spec, module.check_mode, directories) for spec in entries) if reason]
+    if not refusals:
+        refusals = [reason for reason in (rejection(module, spec) for spec in entries if spec['state'] == 'file')
+                    if reason]
     if refusals:
         module.fail_json(msg='; '.join(refusals) + ': nothing was written')
 
@@ -208,15 +250,9 @@ def with_lines(before, lines):
 def put_in_place(module, spec, changed_paths, diffs):
     """Write one file if its content differs, then its owner, group and mode; record what changed."""
     path = spec['path']
-    exists = os.path.exists(path)
-    before = b''
-    if exists:
-        with open(path, 'rb') as stream:
-            before = stream.read()
-    if spec['lines'] is None:
-        after = spec['content'].encode('utf-8', 'surrogateescape')
-    else:
-        after = with_lines(before, spec['lines'])
+    before, after = contents(spec)
+    exists = before is not None
+    before = before or b''
     content_changed = before != after or not exists
     if content_changed and not module.check_mode:
         write_atomic(path, after, int(spec['mode'], 8))

@@ -276,16 +276,20 @@ def session_as_tmux_shows_it(host):
     return panes, access, host.run('stat -c "%%U %%G %%a" %s' % SOCKET).stdout.strip()
 
 
-def test_a_reboot_brings_the_session_back_without_ansible(pairing):
+def test_a_reboot_brings_the_session_and_the_expiry_timer_back_without_ansible(pairing):
     # The role's windows and one with a further pane, whose command systemd must pass on as it is.
     windows = [{'name': 'pairing'},
                {'name': 'tunnel', 'panes': [{'command': 'watch -t -n 10 systemctl --no-pager --lines 5 status '
                                                         'pairing-tunnel.service'}]},
                {'name': 'split', 'panes': [{'command': 'x=\'50%; $HOME "quoted"\'; echo "pane:$x"; exec sleep 100000'},
                                            {'command': 'sleep 200000', 'split': 'horizontal'}]}]
+    host = pairing.host
+    # Someone turned the timer that ends expired grants off: the run turns it on again.
+    host.run('systemctl disable --now pairing-revoke.timer')
     run = pairing.converge(pairing_windows=windows)
     assert run.returncode == 0, run.output[-3000:]
-    host = pairing.host
+    assert "pairing.tmux.host : Start the timer that ends guests' connections when their expiry-time passes, " \
+           'with no Ansible run' in run.changed(), run.changed()
     made_by_ansible = session_as_tmux_shows_it(host)
     assert [pane.split('|')[0] for pane in made_by_ansible[0]] == ['0 pairing', '1 tunnel', '2 split', '2 split']
     assert made_by_ansible[2] == 'dev pairing 660'
@@ -301,6 +305,7 @@ def test_a_reboot_brings_the_session_back_without_ansible(pairing):
     started = host.run('timeout 30 sh -c "until systemctl is-active -q pairing-tmux.service; do sleep 0.2; done"',
                        check=False)
     assert started.returncode == 0, host.run('journalctl -b -u pairing-tmux.service --no-pager', check=False).stdout
+    assert host.run('systemctl is-active pairing-revoke.timer', check=False).stdout == 'active\n'
     # Every window and pane, the same grants and the same socket as the run made, with no run since.
     assert session_as_tmux_shows_it(host) == made_by_ansible
     assert shows(lambda: host.run('tmux -S %s capture-pane -p -t =pairing:=split' % SOCKET).stdout,

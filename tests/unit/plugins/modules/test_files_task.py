@@ -154,3 +154,20 @@ def test_an_entry_needs_content_or_lines_and_a_directory_takes_neither(tmp_path)
     assert '%s: give content or lines, one of them' % (tmp_path / 'neither') in message
     assert '%s: a directory takes no content or lines' % (tmp_path / 'dir') in message
     assert not any((tmp_path / name).exists() for name in ('both', 'neither', 'dir'))
+
+
+def test_validate_checks_new_content_before_anything_is_written(tmp_path):
+    program, rule = tmp_path / 'program', tmp_path / 'rule'
+    files = [spec(program, 'echo hi\n'), dict(spec(rule, 'denied\n', '0440'), validate='grep -q allowed %s')]
+    record = run_task(tmp_path, files, check=True)
+    assert record['status'] == 'failed' and str(rule) in record['result']['msg'], record
+    assert 'grep -q allowed %s refused it (exit 1)' in record['result']['msg']
+    record = run_task(tmp_path, files)
+    assert record['status'] == 'failed' and not program.exists() and not rule.exists()
+
+    files[1]['content'] = 'allowed\n'
+    assert run_task(tmp_path, files)['result']['changed_paths'] == [str(program), str(rule)]
+    assert rule.read_text() == 'allowed\n' and mode(rule) == 0o440
+    # Unchanged content is not checked again: a check that refuses everything does not run.
+    files[1]['validate'] = 'false %s'
+    assert run_task(tmp_path, files)['status'] == 'ok'
