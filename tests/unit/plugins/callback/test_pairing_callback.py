@@ -1,19 +1,15 @@
 """pairing.tmux.pairing, the stdout callback of make pair/status/unpair: a real ansible-playbook
-on this machine (local connection, no root, no test hosts), on the oldest and the newest
-ansible-core this collection supports."""
+on this machine (local connection, no root, no test hosts), of the controller the suite drives
+(PAIRING_CONTROLLER_BIN): make test runs it on the oldest and on the newest ansible-core this
+collection supports, one per release."""
 
 import os
 import re
 import subprocess
-import sys
 
 import pytest
+from ansible_run import BIN, ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-CONTROLLERS = {
-    'venv': os.path.dirname(sys.executable),
-    'controller-newest': os.path.join(ROOT, '.build', 'controller-newest', 'bin'),
-}
 SECRET = 's3cr3t-token'
 
 # alpha, beta and gamma run here; delta is an ssh host nobody listens for. Modules run on the
@@ -109,12 +105,9 @@ module.exit_json(changed=False)
 """
 
 
-@pytest.fixture(params=sorted(CONTROLLERS))
-def controller(request):
-    bin_dir = CONTROLLERS[request.param]
-    if not os.path.exists(os.path.join(bin_dir, 'ansible-playbook')):
-        pytest.skip('no ansible-playbook in %s (make pytest installs it)' % bin_dir)
-    return bin_dir
+@pytest.fixture
+def controller():
+    return BIN
 
 
 @pytest.fixture
