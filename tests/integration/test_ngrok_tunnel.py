@@ -1,8 +1,9 @@
-"""The ngrok agent on a real test host, as the host role runs it (its tasks_from ngrok.yml:
-pairing.tmux.ngrok_tunnel writes the configuration, the role's template the service,
-pairing.tmux.ngrok_tunnel_info reads the address), against tests/ngrok/fake_ngrok.py: ngrok's
-cloud is unreachable from the test machines, so a local double of the agent reads the same
-configuration, logs the same records and really forwards a TCP port to sshd."""
+"""The ngrok agent on a real test host, as the host role runs it (its tasks_from probe.yml, the
+run's first look at the host, then ngrok.yml: pairing.tmux.ngrok_tunnel writes the configuration,
+the role's template the service, pairing.tmux.ngrok_tunnel_info reads the address), against
+tests/ngrok/fake_ngrok.py: ngrok's cloud is unreachable from the test machines, so a local double
+of the agent reads the same configuration, logs the same records and really forwards a TCP port
+to sshd."""
 
 import os
 import shlex
@@ -21,6 +22,11 @@ ROLE_PLAY = """
   hosts: all
   gather_facts: false
   tasks:
+    - name: What the host has
+      ansible.builtin.include_role:
+        name: pairing.tmux.host
+        tasks_from: probe.yml
+
     - name: The agent
       ansible.builtin.include_role:
         name: pairing.tmux.host
@@ -45,7 +51,8 @@ def host(testhosts):
 def role(host, token='second-token', tunnel='ngrok', check=False, diff=False, options=()):
     """The role's ngrok tasks with this token (empty: none given), the tunnel forwarding to the
     host's own sshd (127.0.0.1:22; the tunnel sshd is another test's)."""
-    extra_vars = {'pairing_tunnel': tunnel, 'pairing_ngrok_authtoken': token, 'pairing_tunnel_sshd_port': 22}
+    extra_vars = {'pairing_tunnel': tunnel, 'pairing_ngrok_authtoken': token, 'pairing_tunnel_sshd_port': 22,
+                  'pairing_owner': 'root'}
     return run_playbook(ROLE_PLAY, host.harness.inventory([host.name]), extra_vars, check=check, diff=diff,
                         options=options)
 
