@@ -177,7 +177,7 @@ def refusal(spec, check_mode, directories):
 
 
 def contents(spec):
-    """The file's content now (b'' if there is none, None if no file is there) and as it will be."""
+    """The file's content now (None if no file is there) and as it will be."""
     try:
         with open(spec['path'], 'rb') as stream:
             before = stream.read()
