@@ -276,7 +276,7 @@ def session_as_tmux_shows_it(host):
     return panes, access, host.run('stat -c "%%U %%G %%a" %s' % SOCKET).stdout.strip()
 
 
-def test_a_reboot_brings_the_session_and_the_expiry_timer_back_without_ansible(pairing):
+def test_a_run_puts_back_what_was_changed_behind_its_back_and_a_reboot_needs_no_run(pairing):
     # The role's windows and one with a further pane, whose command systemd must pass on as it is.
     windows = [{'name': 'pairing'},
                {'name': 'tunnel', 'panes': [{'command': 'watch -t -n 10 systemctl --no-pager --lines 5 status '
@@ -284,12 +284,20 @@ def test_a_reboot_brings_the_session_and_the_expiry_timer_back_without_ansible(p
                {'name': 'split', 'panes': [{'command': 'x=\'50%; $HOME "quoted"\'; echo "pane:$x"; exec sleep 100000'},
                                            {'command': 'sleep 200000', 'split': 'horizontal'}]}]
     host = pairing.host
-    # Someone turned the timer that ends expired grants off: the run turns it on again.
-    host.run('systemctl disable --now pairing-revoke.timer')
+    # Someone turned the timer that ends expired grants off, gave the guests' account a shell that
+    # reads rc files and the watchers' account a group more, and took the line that loads the
+    # drop-in out of sshd_config: the run's first look sees each, and the run puts each back.
+    host.run('systemctl disable --now pairing-revoke.timer; usermod -s /bin/bash tmux; usermod -aG sudo tmux-ro; '
+             "sed -i 's|^Include /etc/ssh/sshd_config.d/[*].conf|# &|' /etc/ssh/sshd_config")
     run = pairing.converge(pairing_windows=windows)
     assert run.returncode == 0, run.output[-3000:]
-    assert "pairing.tmux.host : Start the timer that ends guests' connections when their expiry-time passes, " \
-           'with no Ansible run' in run.changed(), run.changed()
+    for task in ("Start the timer that ends guests' connections when their expiry-time passes, with no Ansible run",
+                 'The alias accounts guests log in as (read-write) and watch through (read-only)',
+                 'The main sshd_config includes the drop-in directory (nothing else in it is touched)'):
+        assert 'pairing.tmux.host : ' + task in run.changed(), run.changed()
+    accounts = host.run('getent passwd tmux | cut -d: -f7; id -nG tmux-ro').stdout.split()
+    assert accounts == ['/bin/sh', 'tmux-ro', 'pairing'], accounts
+    assert host.run("grep -c -x 'Include /etc/ssh/sshd_config.d/[*].conf' /etc/ssh/sshd_config").stdout == '1\n'
     made_by_ansible = session_as_tmux_shows_it(host)
     assert [pane.split('|')[0] for pane in made_by_ansible[0]] == ['0 pairing', '1 tunnel', '2 split', '2 split']
     assert made_by_ansible[2] == 'dev pairing 660'
