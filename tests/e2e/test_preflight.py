@@ -32,3 +32,19 @@ def test_a_tmux_without_server_access_is_refused_before_any_change(testhosts, ke
     host.run('rm /usr/local/bin/dpkg-query')
     run = pairing.converge()
     assert run.returncode == 0, run.output[-3000:]
+
+
+def test_a_record_of_the_last_run_the_role_would_not_take_is_refused_before_any_change(testhosts, key_server, keys):
+    pairing = make_pairing(testhosts, key_server, keys, 'preflight')
+    host = pairing.host
+    # What the last full run set up, as someone edited it: a tunnel the role does not know.
+    host.run('install -D -m 0600 /dev/stdin /etc/ansible/facts.d/pairing.fact', input='{"tunnel": "sideways"}\n')
+    before = host.run('find /etc /usr/local /var/lib -newer /etc/ansible/facts.d/pairing.fact | sort').stdout
+    run = pairing.converge()
+    assert run.returncode == 2
+    (failure,) = [record['result']['msg'] for record in run.records if record['status'] == 'failed']
+    said = 'says value of pairing_tunnel must be one of: none, ssh, ngrok, got: sideways'
+    assert failure.startswith('/etc/ansible/facts.d/pairing.fact on preflight, where the role keeps what it last set '
+                              'up, ' + said), failure
+    assert failure.endswith('nothing was changed'), failure
+    assert host.run('find /etc /usr/local /var/lib -newer /etc/ansible/facts.d/pairing.fact | sort').stdout == before
