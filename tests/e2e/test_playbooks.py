@@ -57,6 +57,9 @@ def test_pair_status_unpair_with_real_guests(env):
         lines = messages(run, 'pairing.tmux.host : Who is connected')
         assert lines[0] == 'Tunnel: none (guests connect directly)'
         assert 'Who may join:         alice (rw), carol (ro)' in messages(run, 'pairing.tmux.host : How to pair')
+        # The address a run on the box itself (a local connection) shows guests, as the first look found it.
+        (look,) = [record for record in run.records if record['task'].startswith('pairing.tmux.host : Look at')]
+        assert 'address=%s' % ws1.host.address in look['result']['stdout_lines']
         connected = sorted(line.split(' since ')[0] for line in lines[1:])
         assert connected == ['Connected: alice (rw)', 'Connected: carol (ro)']
 
