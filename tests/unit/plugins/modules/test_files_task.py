@@ -1,22 +1,30 @@
-"""pairing.tmux.files as a task on this machine (connection local), on real files in tmp_path."""
+"""pairing.tmux.files on real files in tmp_path: its main() in this process, with the arguments
+and the check and diff flags a task hands it (ansible-core's patch_module_args)."""
 
+import contextlib
+import io
+import json
 import os
 import stat
-import sys
 
-from ansible_run import MODULE_PLAY, run_playbook
+import pytest
+from ansible.module_utils.testing import patch_module_args
 
-INVENTORY = {'all': {'hosts': {'localhost': {'ansible_connection': 'local',
-                                             'ansible_python_interpreter': sys.executable}}}}
+from ansible_collections.pairing.tmux.plugins.modules import files as files_module
+
 OWNER = {'owner': str(os.getuid()), 'group': str(os.getgid())}  # whoever runs the tests
 
 
 def run_task(tmp_path, files, check=False, diff=False):
-    run = run_playbook(MODULE_PLAY % 'pairing.tmux.files', INVENTORY,
-                       {'module_args': {'files': files}, 'module_environment': {}}, check=check, diff=diff,
-                       env={'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'local'),
-                            'ANSIBLE_REMOTE_TMP': str(tmp_path / 'remote')})
-    return run.result('Module')
+    """The task's record: its status (ok, changed, failed) and the module's result."""
+    printed = io.StringIO()
+    arguments = {'files': files, '_ansible_check_mode': check, '_ansible_diff': diff,
+                 '_ansible_remote_tmp': str(tmp_path / 'remote')}
+    with patch_module_args(arguments), contextlib.redirect_stdout(printed), pytest.raises(SystemExit):
+        files_module.main()
+    result = json.loads(printed.getvalue())
+    return {'status': 'failed' if result.get('failed') else 'changed' if result.get('changed') else 'ok',
+            'result': result}
 
 
 def spec(path, content, mode='0644'):
