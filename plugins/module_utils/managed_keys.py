@@ -308,6 +308,7 @@ def argument_spec():
         timeout=dict(type='int', default=10),
         validate_certs=dict(type='bool', default=True),
         allow_http=dict(type='bool', default=False),
+        revoke_command=dict(type='list', elements='str'),
     )
 
 

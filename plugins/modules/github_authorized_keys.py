@@ -144,6 +144,19 @@ options:
       - Only for a network you trust, such as a key server on the controller in tests.
     type: bool
     default: false
+  revoke_command:
+    description:
+      - A command, as program and arguments, that ends the connections the file no longer lets
+        in (the P(pairing.tmux.host#role) role gives its C(pairing-revoke)). It runs once the
+        file is in place, in the same round trip, on every run whether or not the file
+        changed, so a connection an earlier run left open (it failed half-way) ends too.
+      - Each line it prints comes back in RV(revoked); a line starting with C(ended ) makes
+        the task changed. Its failure fails the task, with the file already written.
+      - In check mode it runs with C(--dry-run) appended and must change nothing; it reads the
+        file as it is, since nothing is written. A line starting with C(would have ended )
+        makes the task changed.
+    type: list
+    elements: str
 attributes:
   check_mode:
     description: Reports what would change and changes nothing.
@@ -262,6 +275,14 @@ removed:
   returned: always
   type: int
   sample: 0
+revoked:
+  description:
+    - What O(revoke_command) printed, one line per connection or process it ended (would have
+      ended, in check mode).
+  returned: when O(revoke_command) is given
+  type: list
+  elements: str
+  sample: ["ended connection (session 4, SHA256:4FzVZVDNoqD3Mvc4uSzNLsKVDJAjB0Y4tRuNJ2mFkyE): key revoked"]
 """
 
 import os
@@ -333,6 +354,19 @@ def write_atomically(module, path, data):
             os.unlink(temp)
 
 
+# How revoke_command's lines say it ended something (check mode: would have).
+ENDED = ('ended ', 'would have ended ')
+
+
+def end_revoked_connections(module, command, result):
+    """The lines ``command`` prints; after the write, so it reads the file as sshd now does."""
+    rc, out, err = module.run_command(command + ['--dry-run'] * module.check_mode)
+    if rc != 0:
+        module.fail_json(msg='%s: the keys file is in place, but ending the connections it no longer lets in '
+                             'failed (exit %d): %s' % (result['path'], rc, (err or out).strip()[-500:]), **result)
+    return out.splitlines()
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), required_one_of=REQUIRED_ONE_OF, supports_check_mode=True)
     params = module.params
@@ -375,6 +409,9 @@ def main():
                                                        mode=params['mode'] or (None if exists else '0600')), path=path)
     if exists or not module.check_mode:
         result['changed'] = module.set_fs_attributes_if_different(file_args, result['changed'])
+    if params['revoke_command']:
+        result['revoked'] = end_revoked_connections(module, params['revoke_command'], result)
+        result['changed'] = result['changed'] or any(line.startswith(ENDED) for line in result['revoked'])
     module.exit_json(**result)
 
 

@@ -56,15 +56,14 @@ def test_only_the_guest_list_changes_on_the_guests_only_path_and_a_demoted_guest
     assert path(pair(pairing, pair='alice')) == 'whole'
     alice = pairing.terminal('quick-alice', 'alice')
     # The expiry timer (second 1 of every minute) would end a demoted connection too, if it fell
-    # between the run's keys and its revocation: stopped here, only the run can.
+    # between the keys task's write and its revocation: stopped here, only the run can.
     pairing.host.run('systemctl stop pairing-revoke.timer')
     try:
         assert alice.wait_for('dev@quick'), alice.screen()
         run = pair(pairing, pair='bob', read_only='alice')
         assert path(run) == 'guests'
-        assert run.changed() == ["pairing.tmux.host : Guests' keys from GitHub, nobody else's",
-                                 'pairing.tmux.host : End the connections of revoked, expired and demoted keys'], \
-            run.changed()
+        # One task, one round trip after the look: the keys, and the connections they no longer let in.
+        assert run.changed() == ["pairing.tmux.host : Guests' keys from GitHub, nobody else's"], run.changed()
         # Alice's read-write connection ends; she is read-only from now on.
         assert alice.wait_for('[ssh exited'), alice.screen()
     finally:
@@ -116,3 +115,21 @@ def test_the_run_after_one_that_stopped_half_way_takes_the_whole_role(pairing):
     # The inputs of the last run that ended well: still the whole role, the host may be half-way.
     assert path(pair(pairing, pair='alice', **settings)) == 'whole'
     assert path(pair(pairing, pair='alice', **settings)) == 'guests'
+
+
+def test_without_pairing_revoke_a_run_takes_the_whole_role_and_still_cuts_off_a_demoted_guest(pairing):
+    """The guests-only path ends revoked connections with pairing-revoke, in the keys task's round
+    trip: removed behind the run's back, the run takes the whole role, which puts it back first."""
+    settings = {'pairing_windows': NOTES}
+    assert path(pair(pairing, pair='bob', **settings)) == 'guests'
+    bob = pairing.terminal('unrevoked-bob', 'bob')
+    pairing.host.run('systemctl stop pairing-revoke.timer')
+    try:
+        assert bob.wait_for('dev@quick'), bob.screen()
+        pairing.host.run('rm /usr/local/libexec/pairing-revoke.py')
+        assert path(pair(pairing, pair='alice', read_only='bob', **settings)) == 'whole'
+        assert bob.wait_for('[ssh exited'), bob.screen()
+    finally:
+        bob.close()
+        pairing.host.run('systemctl start pairing-revoke.timer')
+    assert path(pair(pairing, pair='alice', read_only='bob', **settings)) == 'guests'
