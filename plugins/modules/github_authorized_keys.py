@@ -150,8 +150,11 @@ options:
         in (the P(pairing.tmux.host#role) role gives its C(pairing-revoke)). It runs once the
         file is in place, in the same round trip, on every run whether or not the file
         changed, so a connection an earlier run left open (it failed half-way) ends too.
+      - Also when there is no file and none is written (O(state=absent) on a host without
+        one): no file lets nobody in.
       - Each line it prints comes back in RV(revoked); a line starting with C(ended ) makes
-        the task changed. Its failure fails the task, with the file already written.
+        the task changed. Its failure fails the task, with the file already written. Its
+        arguments are passed as they are (no C(~) or C($VAR) expansion).
       - In check mode it runs with C(--dry-run) appended and must change nothing; it reads the
         file as it is, since nothing is written. A line starting with C(would have ended )
         makes the task changed.
@@ -358,13 +361,23 @@ def write_atomically(module, path, data):
 ENDED = ('ended ', 'would have ended ')
 
 
-def end_revoked_connections(module, command, result):
-    """The lines ``command`` prints; after the write, so it reads the file as sshd now does."""
-    rc, out, err = module.run_command(command + ['--dry-run'] * module.check_mode)
+def end_revoked_connections(module, result):
+    """revoke_command's lines, and whether it ended something; run once the file is as this task
+    leaves it, so it reads it as sshd now does (no file at all lets nobody in)."""
+    rc, out, err = module.run_command(module.params['revoke_command'] + ['--dry-run'] * module.check_mode,
+                                      expand_user_and_vars=False)
     if rc != 0:
-        module.fail_json(msg='%s: the keys file is in place, but ending the connections it no longer lets in '
-                             'failed (exit %d): %s' % (result['path'], rc, (err or out).strip()[-500:]), **result)
-    return out.splitlines()
+        module.fail_json(msg='%s: %s, but ending the connections it no longer lets in failed (exit %d): %s' % (
+            result['path'], 'nothing was written (check mode)' if module.check_mode else 'the keys file is in place',
+            rc, (err or out).strip()[-500:]), **result)
+    result['revoked'] = out.splitlines()
+    result['changed'] = result['changed'] or any(line.startswith(ENDED) for line in result['revoked'])
+
+
+def exit_after_revocation(module, result):
+    if module.params['revoke_command']:
+        end_revoked_connections(module, result)
+    module.exit_json(**result)
 
 
 def main():
@@ -394,7 +407,7 @@ def main():
         result['diff'] = dict(before=before.decode('utf-8', 'replace'), after=after.decode('utf-8', 'replace'),
                               before_header=path, after_header=path)
     if not exists and not after:
-        module.exit_json(**result)
+        exit_after_revocation(module, result)
 
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
@@ -409,10 +422,7 @@ def main():
                                                        mode=params['mode'] or (None if exists else '0600')), path=path)
     if exists or not module.check_mode:
         result['changed'] = module.set_fs_attributes_if_different(file_args, result['changed'])
-    if params['revoke_command']:
-        result['revoked'] = end_revoked_connections(module, params['revoke_command'], result)
-        result['changed'] = result['changed'] or any(line.startswith(ENDED) for line in result['revoked'])
-    module.exit_json(**result)
+    exit_after_revocation(module, result)
 
 
 if __name__ == '__main__':

@@ -133,3 +133,19 @@ def test_without_pairing_revoke_a_run_takes_the_whole_role_and_still_cuts_off_a_
         bob.close()
         pairing.host.run('systemctl start pairing-revoke.timer')
     assert path(pair(pairing, pair='alice', read_only='bob', **settings)) == 'guests'
+
+
+def test_unpair_without_pairing_revoke_takes_no_key_away(pairing):
+    """Keys taken away while their connections stay would be a revocation in name only."""
+    host = pairing.host
+    keys = host.run('cat /etc/ssh/pairing/authorized_keys').stdout
+    host.run('mv /usr/local/libexec/pairing-revoke.py /root/')
+    try:
+        run = run_playbook(os.path.join(ROOT, 'playbooks', 'unpair.yml'), host.harness.inventory(['quick']),
+                           {'target': 'quick', 'pair': 'alice'})
+        assert run.returncode != 0
+        assert ('/usr/local/libexec/pairing-revoke.py is missing on quick, which the role set up: unpair could take '
+                'the keys away but not end their connections.') in run.output, run.output[-3000:]
+        assert host.run('cat /etc/ssh/pairing/authorized_keys').stdout == keys
+    finally:
+        host.run('mv /root/pairing-revoke.py /usr/local/libexec/')

@@ -2,6 +2,7 @@
 tests the whole configuration before it changes a file, keeps the owner's and Ansible's way in,
 and puts sshd's files back when sshd does not take the new ones."""
 
+import base64
 import os
 
 import pytest
@@ -126,6 +127,23 @@ def test_a_key_restricted_to_one_command_is_no_way_in_for_the_owner(pairing):
         assert effective(pairing, 'tmux', 'passwordauthentication') == ['no']
     finally:
         pairing.host.run('cp /root/dev-keys %s' % keys)
+
+
+def test_lines_a_login_shell_prints_mislead_neither_the_look_nor_the_guard(pairing):
+    """raw keeps what the login shell prints before the command runs: here root's .bashrc says
+    that the owner does not exist and that dev has no key, in the look's and the guard's own
+    shapes. The run must read the scripts' own lines only: dev keeps its key and loses passwords."""
+    fake = base64.b64encode(b'passwords on\n').decode()
+    pairing.host.run("cp /root/.bashrc /root/bashrc.kept && "
+                     "sed -i '1i echo owner=no; echo keeper dev %s; echo Welcome to locks' /root/.bashrc" % fake)
+    try:
+        assert 'Welcome to locks' in pairing.host.run('true').stdout  # every command's output starts so
+        run = pairing.converge()
+        assert run.returncode == 0, run.output[-3000:]
+        assert 'dev has no SSH key' not in run.output
+        assert effective(pairing, 'dev', 'passwordauthentication') == ['no']
+    finally:
+        pairing.host.run('mv /root/bashrc.kept /root/.bashrc')
 
 
 @pytest.mark.parametrize('settings, owner, says', [

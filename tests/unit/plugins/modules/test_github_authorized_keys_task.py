@@ -130,6 +130,17 @@ def test_the_revoke_command_runs_after_the_write_on_every_run_and_dry_in_check_m
     assert not result['changed'] and result['revoked'] == []
 
 
+def test_the_revoke_command_runs_also_when_there_is_no_file_to_write(tmp_path):
+    """A keys file removed by hand lets nobody in: unpair still ends the connections it left."""
+    path, sessions, script = tmp_path / 'authorized_keys', tmp_path / 'sessions', tmp_path / 'revoke.py'
+    script.write_text(REVOKE.replace('open(keys_file).read()', "''"))
+    sessions.write_text('3:bob')
+    result = run_task(tmp_path, {'guests': ['bob'], 'state': 'absent', 'path': str(path),
+                                 'revoke_command': [sys.executable, str(script), str(path), str(sessions)]})
+    assert result['revoked'] == ['ended connection (session 3): key revoked'] and result['changed']
+    assert not path.exists() and sessions.read_text() == ''
+
+
 def test_a_failing_revoke_command_fails_the_task_with_the_file_in_place(tmp_path, ed25519_lines):
     path = tmp_path / 'authorized_keys'
     record = task_record(tmp_path, {'guests': ['alice'], 'keys': {'alice': [ed25519_lines[0]]}, 'path': str(path),
