@@ -150,8 +150,8 @@ options:
         in (the P(pairing.tmux.host#role) role gives its C(pairing-revoke)). It runs once the
         file is in place, in the same round trip, on every run whether or not the file
         changed, so a connection an earlier run left open (it failed half-way) ends too.
-      - Also when there is no file and none is written (O(state=absent) on a host without
-        one): no file lets nobody in.
+      - It runs also when there is no file and none is written (O(state=absent) on a host
+        without one), since no file lets nobody in.
       - Each line it prints comes back in RV(revoked); a line starting with C(ended ) makes
         the task changed. Its failure fails the task, with the file already written. Its
         arguments are passed as they are (no C(~) or C($VAR) expansion).
