@@ -13,7 +13,7 @@ from pairing_env import Terminal, make_pairing
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root'),
               pytest.mark.parametrize('testhosts', [('quick',)], indirect=True)]
 
-GUESTS_ONLY = 'pairing.tmux.host : Only the guest list changed, on a host set up as this run would set it up'
+DECISION = 'pairing.tmux.host : Decide the path, the guests-only one or the whole role'
 WHOLE_ROLE = 'pairing.tmux.host : The whole role'
 DROPIN = '/etc/ssh/sshd_config.d/00-pairing.conf'
 NOTES = [{'name': 'pairing'}, {'name': 'notes'}]
@@ -42,9 +42,9 @@ def pair(pairing, collection=ROOT, **extra):
 
 def path(run):
     """Which way the run went: 'guests' (only the guest list) or 'whole' (the whole role)."""
-    ran = {record['task'] for record in run.records if record['status'] != 'skipped'}
-    assert (GUESTS_ONLY in ran) != (WHOLE_ROLE in ran), ran
-    return 'guests' if GUESTS_ONLY in ran else 'whole'
+    guests_only = run.result(DECISION)['result']['ansible_facts']['__pairing_fast']
+    assert (run.result(WHOLE_ROLE)['status'] == 'skipped') == guests_only, run.result(WHOLE_ROLE)
+    return 'guests' if guests_only else 'whole'
 
 
 def paired(pairing):
