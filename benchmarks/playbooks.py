@@ -11,9 +11,16 @@ kept in benchmarks/playbooks.md.
 3. Removing a guest whose session is live (unpair.yml), and status.yml.
 4. pair.yml re-run (nothing to change), whole role, against as many no-op ping tasks.
 5. team.yml on 1, 2 and 4 hosts: how the time grows with hosts (5 forks).
+6. On the local connection: this controller's ansible-core and the collection copied into a
+   test host, which pairs itself (pair.yml's default target, localhost): adding a guest,
+   removing one and status against a one-task ping play, all timed inside the host. Keys come
+   from a server on the host's own loopback.
 """
 
+import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,12 +30,50 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 
-from ansible_run import run_playbook  # noqa: E402
+from ansible_run import BIN, run_playbook  # noqa: E402
 from keyserver import KeyServer  # noqa: E402
-from pairing_env import GUESTS, Keys, Terminal, make_pairing, prepare_owner  # noqa: E402
+from pairing_env import GUESTS, Keys, Terminal, make_pairing, prepare_owner, wait_for_listener  # noqa: E402
 from testhosts import Harness  # noqa: E402
 
 NAMES = ['bench-ws%d' % index for index in range(1, 5)]
+LOCAL = 'bench-local'
+ALL = [*NAMES, LOCAL]
+# Where the local connection's controller lives on that host.
+LOCAL_CONTROLLER = '/opt/pairing-controller'
+PING = '- name: Ping\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: Ping\n      ansible.builtin.ping:\n'
+# ansible-core's distributions and everything they and the collection's controller side need,
+# as top-level names in site-packages, printed by the controller's own Python.
+CLOSURE = """
+import importlib.metadata, json, re, sys
+todo, names = list(sys.argv[1:]), set()
+seen = set()
+while todo:
+    name = re.split(r'[ ;<>=!~\\[]', todo.pop())[0].lower().replace('_', '-')
+    if name in seen:
+        continue
+    seen.add(name)
+    try:
+        distribution = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        continue
+    names.update(str(path).split('/')[0] for path in distribution.files if not str(path).startswith('..'))
+    todo += [requirement for requirement in distribution.requires or () if 'extra ==' not in requirement]
+print(json.dumps([sys.version_info[:2], sorted(names)]))
+"""
+# Runs a command on the host with its output in a file: the seconds it took, then the tasks it
+# ran and its recap line (all of its output when it failed).
+LOCAL_TIMER = """
+import subprocess, sys, time
+with open(sys.argv[1], 'w') as log:
+    started = time.monotonic()
+    code = subprocess.run(sys.argv[2:], stdout=log, stderr=subprocess.STDOUT).returncode
+    seconds = time.monotonic() - started
+text = open(sys.argv[1]).read()
+print('%.3f' % seconds)
+print(text if code else '\\n'.join(line for line in text.splitlines() if line.startswith('TASK [') or ' ok=' in line))
+sys.exit(code)
+"""
+WHOLE_ROLE_LAST = 'Remember the tunnel and its settings for the next run'
 BASE = {'pairing_owner': 'dev', 'pairing_sshd_settings': {'PermitRootLogin': 'prohibit-password'}}
 
 
@@ -50,6 +95,86 @@ def by_hand(host, url):
     return time.monotonic() - started
 
 
+def local_controller(host):
+    """This controller's ansible-core (and what it needs) and the collection, copied into ``host``;
+    None, or why not: the host's Python must be the controller's, whose compiled parts it loads."""
+    python = os.path.join(BIN, 'python')
+    version, names = json.loads(subprocess.run([python, '-c', CLOSURE, 'ansible-core', 'requests', 'jinja2'],
+                                               capture_output=True, text=True, check=True).stdout)
+    on_host = [int(part) for part in host.run("python3 -c 'import sys; print(*sys.version_info[:2])'").stdout.split()]
+    if on_host != version:
+        return 'the host has Python %d.%d, the controller %d.%d' % (*on_host, *version)
+    site = subprocess.run([python, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    target = host.root + LOCAL_CONTROLLER
+    for name in names:
+        source = os.path.join(site, name)
+        if os.path.isdir(source):
+            shutil.copytree(source, os.path.join(target, 'site-packages', name), symlinks=True)
+        elif os.path.exists(source):
+            os.makedirs(os.path.join(target, 'site-packages'), exist_ok=True)
+            shutil.copy2(source, os.path.join(target, 'site-packages'))
+    collection = os.path.join(target, 'collections', 'ansible_collections', 'pairing', 'tmux')
+    for part in ('galaxy.yml', 'meta', 'playbooks', 'plugins', 'roles'):
+        copy = shutil.copytree if os.path.isdir(os.path.join(ROOT, part)) else shutil.copy2
+        os.makedirs(collection, exist_ok=True)
+        copy(os.path.join(ROOT, part), os.path.join(collection, part))
+    return None
+
+
+def local_play(host, playbook, **extra):
+    """``playbook`` (a name in playbooks/, or YAML text) run on ``host`` by the copied controller on
+    the local connection, against localhost: seconds, timed on the host, and the lines naming its
+    tasks and its recap."""
+    if '\n' in playbook:
+        path = LOCAL_CONTROLLER + '/play.yml'
+        with open(host.root + path, 'w') as handle:
+            handle.write(playbook)
+    else:
+        path = LOCAL_CONTROLLER + '/collections/ansible_collections/pairing/tmux/playbooks/' + playbook
+    argv = ['env', 'HOME=/root', 'PYTHONPATH=%s/site-packages' % LOCAL_CONTROLLER,
+            'ANSIBLE_COLLECTIONS_PATH=%s/collections' % LOCAL_CONTROLLER, 'ANSIBLE_NOCOLOR=1',
+            'python3', '-c', LOCAL_TIMER, '/tmp/bench-play.log', 'python3', '-m', 'ansible', 'playbook', path,
+            '-e', json.dumps({**BASE, **extra})]
+    run = host.run(' '.join(shlex.quote(arg) for arg in argv), check=False, timeout=900)
+    if run.returncode != 0:
+        raise SystemExit('local run of %s on %s failed: %s' % (playbook, host.name, (run.stdout + run.stderr)[-3000:]))
+    seconds, lines = run.stdout.split('\n', 1)
+    return float(seconds), lines
+
+
+def local_rows(host):
+    """The local connection's table: the host pairs itself."""
+    why_not = local_controller(host)
+    if why_not:
+        return [('local connection: not measured, %s' % why_not, None, '', None)]
+    keys = Keys(tempfile.mkdtemp())
+    os.makedirs(host.root + '/opt/pairing-keys')
+    for guest in GUESTS[:3]:
+        with open(host.root + '/opt/pairing-keys/%s.keys' % guest, 'w') as handle:
+            handle.write(keys.public(guest) + '\n')
+    host.run('systemd-run --unit=bench-keys python3 -m http.server 8765 --bind 127.0.0.1 --directory /opt/pairing-keys')
+    wait_for_listener(host, 8765)
+    on_loopback = {'pairing_github_url': 'http://127.0.0.1:8765', 'pairing_allow_http': True}
+    setup = local_play(host, 'pair.yml', pair='alice', **on_loopback)[0]
+    ping = local_play(host, PING.replace('hosts: all', 'hosts: localhost'))[0]
+    added, lines = local_play(host, 'pair.yml', pair='bob', **on_loopback)
+    # The guests-only path: one change, and not the whole role, whose last task remembers the run.
+    assert ' changed=1 ' in lines and WHOLE_ROLE_LAST not in lines, lines
+    whole, lines = local_play(host, 'pair.yml', pair='carol', pairing_fast_path=False, **on_loopback)
+    assert WHOLE_ROLE_LAST in lines, lines
+    removed = local_play(host, 'unpair.yml', pair='bob', **on_loopback)[0]
+    status, lines = local_play(host, 'status.yml')
+    assert ' changed=0 ' in lines, lines
+    return [('bare test host to set up (pair.yml), local connection', setup, '', None),
+            ('add one guest (pair -e pair=bob, guests-only path), local connection', added,
+             'a one-task ping play, local: %.1f s' % ping, added / ping),
+            ('the same with the whole role, local connection', whole, 'the guests-only path', whole / added),
+            ('remove one guest (unpair -e pair=bob), no live session, local connection', removed,
+             'a one-task ping play, local', removed / ping),
+            ('status, local connection', status, 'a one-task ping play, local', status / ping)]
+
+
 def team_inventory(harness, names):
     inventory = harness.inventory(names)
     inventory['all']['children'] = {'pairing_workstations': {
@@ -68,9 +193,9 @@ def main():
         BASE['pairing_github_url'] = server.url
         BASE['pairing_allow_http'] = True
         try:
-            hosts = dict(zip(NAMES, harness.up(NAMES)))
+            hosts = dict(zip(ALL, harness.up(ALL)))
             pairing = make_pairing(hosts, server, keys, NAMES[0])
-            for name in NAMES[1:]:
+            for name in ALL[1:]:
                 with open(harness.key + '.pub') as handle:
                     prepare_owner(hosts[name], handle.read())
             inventory = harness.inventory(NAMES[:1])
@@ -85,8 +210,7 @@ def main():
             Terminal.close_all()
 
             pair_yml = os.path.join(ROOT, 'playbooks', 'pair.yml')
-            ping = timed_play('- name: Ping\n  hosts: all\n  gather_facts: false\n  tasks:\n'
-                              '    - name: Ping\n      ansible.builtin.ping:\n', inventory)[0]
+            ping = timed_play(PING, inventory)[0]
             added, run = timed_play(pair_yml, inventory, target=NAMES[0], pair='bob')
             assert run.changed() == ["pairing.tmux.host : Guests' keys from GitHub, nobody else's"], run.changed()
             rows.append(('add one guest to a set-up host (pair -e pair=bob, guests-only path)', added,
@@ -128,13 +252,17 @@ def main():
                 rows.append(('team.yml re-run on %d host%s' % (count, 's' if count > 1 else ''), seconds,
                              'team.yml on 1 host', seconds / one))
             rows.append(('bare test host to a guest typing in the session (pair.yml + ssh)', bare_to_guest, '', None))
+            local = local_rows(hosts[LOCAL])
         finally:
-            harness.down(NAMES)
+            harness.down(ALL)
 
-    print('| measure | seconds | against | ratio |')
-    print('|---|---|---|---|')
-    for label, seconds, against, ratio in rows:
-        print('| %s | %.1f | %s | %s |' % (label, seconds, against or '-', '%.2f' % ratio if ratio else '-'))
+    for title, table in (('Over ssh, from this machine to the test hosts:', rows),
+                         ('On the local connection, inside one test host:', local)):
+        print(title + '\n\n| measure | seconds | against | ratio |\n|---|---|---|---|')
+        for label, seconds, against, ratio in table:
+            print('| %s | %s | %s | %s |' % (label, '%.1f' % seconds if seconds else '-', against or '-',
+                                            '%.2f' % ratio if ratio else '-'))
+        print()
     return 0
 
 
