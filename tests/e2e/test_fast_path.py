@@ -15,6 +15,10 @@ pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root
 
 DECISION = 'pairing.tmux.host : Decide the path, the guests-only one or the whole role'
 WHOLE_ROLE = 'pairing.tmux.host : The whole role'
+REMEMBER = 'pairing.tmux.host : Remember the tunnel and its settings for the next run (read back by its first look)'
+DROPIN_TASK = ('pairing.tmux.host : The sshd drop-in, tested with the main file and every other drop-in before it is '
+               'put in place')
+RECORD = '/etc/ansible/facts.d/pairing.fact'
 DROPIN = '/etc/ssh/sshd_config.d/00-pairing.conf'
 NOTES = [{'name': 'pairing'}, {'name': 'notes'}]
 WINDOWS = 'tmux -S /run/pairing/tmux.sock list-windows -t =pairing -F "#{window_name}"'
@@ -149,3 +153,25 @@ def test_unpair_without_pairing_revoke_takes_no_key_away(pairing):
         assert host.run('cat /etc/ssh/pairing/authorized_keys').stdout == keys
     finally:
         host.run('mv /root/pairing-revoke.py /usr/local/libexec/')
+
+
+
+def test_files_written_whole_are_written_only_when_they_differ_and_put_back_when_changed_behind_its_back(pairing):
+    """The record of the last full run and the sshd drop-in: a full run that would write what the
+    host holds makes no module run for them; one edited, loosened or handed to another account
+    is put back (the drop-in decides who gets in; the record holds the ngrok token's digest and
+    what the next run takes as its inputs)."""
+    host = pairing.host
+    files = {RECORD: (REMEMBER, '600 root:root'), DROPIN: (DROPIN_TASK, '644 root:root')}
+    pair(pairing, pair='alice', pairing_fast_path=False)
+    written = {path: host.run('cat ' + path).stdout for path in files}
+    run = pair(pairing, pair='alice', pairing_fast_path=False)
+    assert [run.result(task)['status'] for task, _as_written in files.values()] == ['skipped', 'skipped']
+    for change in ('chmod 0666 {path}', 'echo "# edited" >> {path}', 'chown dev:pairing {path}'):
+        for path in files:
+            host.run(change.format(path=path))
+        run = pair(pairing, pair='alice', pairing_fast_path=False)
+        for path, (task, as_written) in files.items():
+            assert run.result(task)['status'] == 'changed', (change, path)
+            assert host.run("stat -c '%a %U:%G' " + path).stdout == as_written + '\n', (change, path)
+            assert host.run('cat ' + path).stdout == written[path], (change, path)
