@@ -5,12 +5,14 @@ kept in benchmarks/playbooks.md.
 
 1. From a bare test host to a guest typing in the session: pair.yml, then ssh until tmux.
 2. Adding one guest to the set-up host (pair.yml, the guests-only path) against a one-task
-   ping play, the same with the whole role (pairing_fast_path=false: what every pair run cost
-   before the guests-only path), and the floor: the 2013 recipe by hand over the same kind of
-   ssh connection (fetch the keys, append them to the file).
+   ping play (medians of ROUNDS runs each, in turns, as for removing and status), the same with
+   the whole role (pairing_fast_path=false: what every pair run cost before the guests-only
+   path), and the floor: the 2013 recipe by hand over the same kind of ssh connection (fetch
+   the keys, append them to the file).
 3. Removing a guest whose session is live (unpair.yml), and status.yml.
 4. pair.yml re-run (nothing to change), whole role, against as many no-op ping tasks.
-5. team.yml on 1, 2 and 4 hosts: how the time grows with hosts (5 forks).
+5. team.yml re-runs on 1, 2 and 4 hosts: how the time grows with hosts (5 forks; medians of
+   ROUNDS runs, in turns).
 6. On the local connection: this controller's ansible-core and the collection copied into a
    test host, which pairs itself (pair.yml's default target, localhost): adding a guest,
    removing one and status against a one-task ping play, all timed inside the host. Keys come
@@ -21,6 +23,7 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +41,8 @@ from testhosts import Harness  # noqa: E402
 NAMES = ['bench-ws%d' % index for index in range(1, 5)]
 LOCAL = 'bench-local'
 ALL = [*NAMES, LOCAL]
+# Quick measures are taken this many times, in turns with their baseline: the tables give medians.
+ROUNDS = 5
 # Where the local connection's controller lives on that host.
 LOCAL_CONTROLLER = '/opt/pairing-controller'
 PING = '- name: Ping\n  hosts: all\n  gather_facts: false\n  tasks:\n    - name: Ping\n      ansible.builtin.ping:\n'
@@ -73,6 +78,7 @@ print('%.3f' % seconds)
 print(text if code else '\\n'.join(line for line in text.splitlines() if line.startswith('TASK [') or ' ok=' in line))
 sys.exit(code)
 """
+DECISION = 'pairing.tmux.host : Decide the path, the guests-only one or the whole role'
 WHOLE_ROLE_LAST = 'Remember the tunnel and its settings for the next run'
 BASE = {'pairing_owner': 'dev', 'pairing_sshd_settings': {'PermitRootLogin': 'prohibit-password'}}
 
@@ -157,15 +163,20 @@ def local_rows(host):
     wait_for_listener(host, 8765)
     on_loopback = {'pairing_github_url': 'http://127.0.0.1:8765', 'pairing_allow_http': True}
     setup = local_play(host, 'pair.yml', pair='alice', **on_loopback)[0]
-    ping = local_play(host, PING.replace('hosts: all', 'hosts: localhost'))[0]
-    added, lines = local_play(host, 'pair.yml', pair='bob', **on_loopback)
-    # The guests-only path: one change, and not the whole role, whose last task remembers the run.
-    assert ' changed=1 ' in lines and WHOLE_ROLE_LAST not in lines, lines
+    samples = {'ping': [], 'add': [], 'remove': [], 'status': []}
+    for _turn in range(ROUNDS):
+        samples['ping'].append(local_play(host, PING.replace('hosts: all', 'hosts: localhost'))[0])
+        added, lines = local_play(host, 'pair.yml', pair='bob', **on_loopback)
+        # The guests-only path: one change, and not the whole role, whose last task remembers the run.
+        assert ' changed=1 ' in lines and WHOLE_ROLE_LAST not in lines, lines
+        samples['add'].append(added)
+        samples['remove'].append(local_play(host, 'unpair.yml', pair='bob', **on_loopback)[0])
+        status, lines = local_play(host, 'status.yml')
+        assert ' changed=0 ' in lines, lines
+        samples['status'].append(status)
+    ping, added, removed, status = (statistics.median(samples[name]) for name in samples)
     whole, lines = local_play(host, 'pair.yml', pair='carol', pairing_fast_path=False, **on_loopback)
     assert WHOLE_ROLE_LAST in lines, lines
-    removed = local_play(host, 'unpair.yml', pair='bob', **on_loopback)[0]
-    status, lines = local_play(host, 'status.yml')
-    assert ' changed=0 ' in lines, lines
     return [('bare test host to set up (pair.yml), local connection', setup, '', None),
             ('add one guest (pair -e pair=bob, guests-only path), local connection', added,
              'a one-task ping play, local: %.1f s' % ping, added / ping),
@@ -210,9 +221,23 @@ def main():
             Terminal.close_all()
 
             pair_yml = os.path.join(ROOT, 'playbooks', 'pair.yml')
-            ping = timed_play(PING, inventory)[0]
-            added, run = timed_play(pair_yml, inventory, target=NAMES[0], pair='bob')
-            assert run.changed() == ["pairing.tmux.host : Guests' keys from GitHub, nobody else's"], run.changed()
+            unpair_yml = os.path.join(ROOT, 'playbooks', 'unpair.yml')
+            status_yml = os.path.join(ROOT, 'playbooks', 'status.yml')
+            # In turns, ROUNDS times: a ping play, adding bob, removing him while he is connected, status.
+            samples = {'ping': [], 'add': [], 'remove': [], 'status': []}
+            for turn in range(ROUNDS):
+                samples['ping'].append(timed_play(PING, inventory)[0])
+                added, run = timed_play(pair_yml, inventory, target=NAMES[0], pair='bob')
+                assert run.changed() == ["pairing.tmux.host : Guests' keys from GitHub, nobody else's"], run.changed()
+                assert run.result(DECISION)['result']['ansible_facts']['__pairing_fast'], 'not the guests-only path'
+                samples['add'].append(added)
+                guest = pairing.terminal('bench-bob-%d' % turn, 'bob')
+                assert guest.wait_for('dev@' + NAMES[0]), guest.screen()
+                samples['remove'].append(timed_play(unpair_yml, inventory, target=NAMES[0], pair='bob')[0])
+                assert guest.wait_for('[ssh exited'), guest.screen()
+                Terminal.close_all()
+                samples['status'].append(timed_play(status_yml, inventory, target=NAMES[0])[0])
+            ping, added, removed, status = (statistics.median(samples[name]) for name in samples)
             rows.append(('add one guest to a set-up host (pair -e pair=bob, guests-only path)', added,
                          'a one-task ping play: %.1f s' % ping, added / ping))
             whole = timed_play(pair_yml, inventory, target=NAMES[0], pair='carol', pairing_fast_path=False)[0]
@@ -221,16 +246,8 @@ def main():
             hand = by_hand(pairing.host, server.url + '/carol.keys')
             rows.append(("floor: the 2013 recipe by hand over ssh (fetch the keys, append them)", hand,
                          'the guests-only path', added / hand))
-
-            guest = pairing.terminal('bench-bob', 'bob')
-            assert guest.wait_for('dev@' + NAMES[0]), guest.screen()
-            removed = timed_play(os.path.join(ROOT, 'playbooks', 'unpair.yml'), inventory, target=NAMES[0],
-                                 pair='bob')[0]
-            assert guest.wait_for('[ssh exited'), guest.screen()
-            Terminal.close_all()
             rows.append(('remove one guest, live session ended (unpair -e pair=bob)', removed,
                          'a one-task ping play', removed / ping))
-            status = timed_play(os.path.join(ROOT, 'playbooks', 'status.yml'), inventory, target=NAMES[0])[0]
             rows.append(('status', status, 'a one-task ping play', status / ping))
 
             rerun, run = timed_play(pair_yml, inventory, target=NAMES[0], pair='alice', pairing_fast_path=False)
@@ -243,12 +260,15 @@ def main():
                          '%d ping tasks: %.1f s' % (tasks, noop_time), rerun / noop_time))
 
             team = os.path.join(ROOT, 'playbooks', 'team.yml')
-            one = None
-            for count in (1, 2, 4):
-                harness_inventory = team_inventory(harness, NAMES[:count])
-                timed_play(team, harness_inventory)  # converge first; measure the steady state too
-                seconds = timed_play(team, harness_inventory)[0]
-                one = one or seconds
+            counts = (1, 2, 4)
+            timed_play(team, team_inventory(harness, NAMES))  # converge all four first: re-runs from here
+            team_samples = {count: [] for count in counts}
+            for _turn in range(ROUNDS):
+                for count in counts:
+                    team_samples[count].append(timed_play(team, team_inventory(harness, NAMES[:count]))[0])
+            one = statistics.median(team_samples[1])
+            for count in counts:
+                seconds = statistics.median(team_samples[count])
                 rows.append(('team.yml re-run on %d host%s' % (count, 's' if count > 1 else ''), seconds,
                              'team.yml on 1 host', seconds / one))
             rows.append(('bare test host to a guest typing in the session (pair.yml + ssh)', bare_to_guest, '', None))
