@@ -280,8 +280,8 @@ def main():
                          ('On the local connection, inside one test host:', local)):
         print(title + '\n\n| measure | seconds | against | ratio |\n|---|---|---|---|')
         for label, seconds, against, ratio in table:
-            print('| %s | %s | %s | %s |' % (label, '%.1f' % seconds if seconds else '-', against or '-',
-                                            '%.2f' % ratio if ratio else '-'))
+            shown = ('%.1f' % seconds if seconds else '-', against or '-', '%.2f' % ratio if ratio else '-')
+            print('| %s | %s | %s | %s |' % (label, *shown))
         print()
     return 0
 

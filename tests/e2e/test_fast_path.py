@@ -155,7 +155,6 @@ def test_unpair_without_pairing_revoke_takes_no_key_away(pairing):
         host.run('mv /root/pairing-revoke.py /usr/local/libexec/')
 
 
-
 def test_files_written_whole_are_written_only_when_they_differ_and_put_back_when_changed_behind_its_back(pairing):
     """The record of the last full run and the sshd drop-in: a full run that would write what the
     host holds makes no module run for them; one edited, loosened or handed to another account
