@@ -157,20 +157,22 @@ def test_unpair_without_pairing_revoke_takes_no_key_away(pairing):
 
 def test_files_written_whole_are_written_only_when_they_differ_and_put_back_when_changed_behind_its_back(pairing):
     """The record of the last full run and the sshd drop-in: a full run that would write what the
-    host holds makes no module run for them; one edited, loosened or handed to another account
-    is put back (the drop-in decides who gets in; the record holds the ngrok token's digest and
-    what the next run takes as its inputs)."""
+    host holds makes no module run for them; one loosened or handed to another account behind the
+    role's back is put back (the drop-in decides who gets in; the record holds the ngrok token's
+    digest and what the next run takes as its inputs). A changed content: the sshd setting of
+    test_a_change_beside_a_guest_list_change_takes_the_whole_role."""
     host = pairing.host
-    files = {RECORD: (REMEMBER, '600 root:root'), DROPIN: (DROPIN_TASK, '644 root:root')}
+    # Each file changed in one way, each way its own condition.
+    files = {RECORD: (REMEMBER, '600 root:root', 'chown dev:pairing'),
+             DROPIN: (DROPIN_TASK, '644 root:root', 'chmod 0666')}
     pair(pairing, pair='alice', pairing_fast_path=False)
     written = {path: host.run('cat ' + path).stdout for path in files}
     run = pair(pairing, pair='alice', pairing_fast_path=False)
-    assert [run.result(task)['status'] for task, _as_written in files.values()] == ['skipped', 'skipped']
-    for change in ('chmod 0666 {path}', 'echo "# edited" >> {path}', 'chown dev:pairing {path}'):
-        for path in files:
-            host.run(change.format(path=path))
-        run = pair(pairing, pair='alice', pairing_fast_path=False)
-        for path, (task, as_written) in files.items():
-            assert run.result(task)['status'] == 'changed', (change, path)
-            assert host.run("stat -c '%a %U:%G' " + path).stdout == as_written + '\n', (change, path)
-            assert host.run('cat ' + path).stdout == written[path], (change, path)
+    assert [run.result(task)['status'] for task, _as_written, _change in files.values()] == ['skipped', 'skipped']
+    for path, (_task, _as_written, change) in files.items():
+        host.run('%s %s' % (change, path))
+    run = pair(pairing, pair='alice', pairing_fast_path=False)
+    for path, (task, as_written, change) in files.items():
+        assert run.result(task)['status'] == 'changed', change
+        assert host.run("stat -c '%a %U:%G' " + path).stdout == as_written + '\n', change
+        assert host.run('cat ' + path).stdout == written[path], change

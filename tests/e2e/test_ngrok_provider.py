@@ -29,7 +29,9 @@ def pairing(testhosts, key_server, keys, tmp_path_factory):
 
 
 def address(run):
-    result = run.result('pairing.tmux.host : The tunnel to sshd')['result']
+    # The guests-only path's own task is skipped in a whole-role run, which asks later (ngrok.yml).
+    (result,) = [record['result'] for record in run.results('pairing.tmux.host : The tunnel to sshd')
+                 if record['status'] != 'skipped']
     assert result['ssh_command'] == 'ssh -t -p %d tmux@%s' % (result['port'], result['host'])
     return result['host'], result['port']
 
