@@ -15,10 +15,6 @@ pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root
 
 DECISION = 'pairing.tmux.host : Decide the path, the guests-only one or the whole role'
 WHOLE_ROLE = 'pairing.tmux.host : The whole role'
-REMEMBER = 'pairing.tmux.host : Remember the tunnel and its settings for the next run (read back by its first look)'
-DROPIN_TASK = ('pairing.tmux.host : The sshd drop-in, tested with the main file and every other drop-in before it is '
-               'put in place')
-RECORD = '/etc/ansible/facts.d/pairing.fact'
 DROPIN = '/etc/ssh/sshd_config.d/00-pairing.conf'
 NOTES = [{'name': 'pairing'}, {'name': 'notes'}]
 WINDOWS = 'tmux -S /run/pairing/tmux.sock list-windows -t =pairing -F "#{window_name}"'
@@ -154,25 +150,3 @@ def test_unpair_without_pairing_revoke_takes_no_key_away(pairing):
     finally:
         host.run('mv /root/pairing-revoke.py /usr/local/libexec/')
 
-
-def test_files_written_whole_are_written_only_when_they_differ_and_put_back_when_changed_behind_its_back(pairing):
-    """The record of the last full run and the sshd drop-in: a full run that would write what the
-    host holds makes no module run for them; one loosened or handed to another account behind the
-    role's back is put back (the drop-in decides who gets in; the record holds the ngrok token's
-    digest and what the next run takes as its inputs). A changed content: the sshd setting of
-    test_a_change_beside_a_guest_list_change_takes_the_whole_role."""
-    host = pairing.host
-    # Each file changed in one way, each way its own condition.
-    files = {RECORD: (REMEMBER, '600 root:root', 'chown dev:pairing'),
-             DROPIN: (DROPIN_TASK, '644 root:root', 'chmod 0666')}
-    pair(pairing, pair='alice', pairing_fast_path=False)
-    written = {path: host.run('cat ' + path).stdout for path in files}
-    run = pair(pairing, pair='alice', pairing_fast_path=False)
-    assert [run.result(task)['status'] for task, _as_written, _change in files.values()] == ['skipped', 'skipped']
-    for path, (_task, _as_written, change) in files.items():
-        host.run('%s %s' % (change, path))
-    run = pair(pairing, pair='alice', pairing_fast_path=False)
-    for path, (task, as_written, change) in files.items():
-        assert run.result(task)['status'] == 'changed', change
-        assert host.run("stat -c '%a %U:%G' " + path).stdout == as_written + '\n', change
-        assert host.run('cat ' + path).stdout == written[path], change

@@ -13,6 +13,16 @@ pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='test hosts need root
               pytest.mark.parametrize('testhosts', [('pair',)], indirect=True)]
 
 OWNER_FILES = '/home/dev/.ssh/authorized_keys /home/dev/.bash_aliases /home/dev/.bashrc /home/dev/.profile'
+# Files the role writes whole, each with a task that runs only where the first look finds it otherwise:
+# path: (its task, its mode and owners, a change made behind the role's back).
+WRITTEN_WHOLE = {
+    '/etc/ansible/facts.d/pairing.fact': (
+        'pairing.tmux.host : Remember the tunnel and its settings for the next run (read back by its first look)',
+        '600 root:root', 'chown dev:pairing'),
+    '/etc/ssh/sshd_config.d/00-pairing.conf': (
+        'pairing.tmux.host : The sshd drop-in, tested with the main file and every other drop-in before it is put in '
+        'place', '644 root:root', 'chmod 0666'),
+}
 
 
 @pytest.fixture(scope='module')
@@ -209,6 +219,24 @@ def test_second_run_changes_nothing(pairing):
     run = pairing.converge()
     assert run.returncode == 0
     assert run.changed() == [], run.changed()
+    # The files written whole that the first look found as their tasks would write them: no module run.
+    assert [run.result(task)['status'] for task, _as_written, _change in WRITTEN_WHOLE.values()] == ['skipped'] * 2
+
+
+def test_files_written_whole_are_put_back_when_changed_behind_its_back(pairing):
+    """The sshd drop-in decides who gets in; the record of the last full run holds the ngrok token's
+    digest and what the next run takes as its inputs. Each is changed one way, each way its own
+    condition; a changed content is test_fast_path's sshd setting."""
+    host = pairing.host
+    written = {path: host.run('cat ' + path).stdout for path in WRITTEN_WHOLE}
+    for path, (_task, _as_written, change) in WRITTEN_WHOLE.items():
+        host.run('%s %s' % (change, path))
+    run = pairing.converge()
+    assert run.returncode == 0, run.output[-3000:]
+    for path, (task, as_written, change) in WRITTEN_WHOLE.items():
+        assert run.result(task)['status'] == 'changed', change
+        assert host.run("stat -c '%a %U:%G' " + path).stdout == as_written + '\n', change
+        assert host.run('cat ' + path).stdout == written[path], change
 
 
 def test_check_mode_changes_nothing(pairing):
