@@ -149,4 +149,3 @@ def test_unpair_without_pairing_revoke_takes_no_key_away(pairing):
         assert host.run('cat /etc/ssh/pairing/authorized_keys').stdout == keys
     finally:
         host.run('mv /root/pairing-revoke.py /usr/local/libexec/')
-
