@@ -12,7 +12,8 @@ kept in benchmarks/playbooks.md.
 3. Removing a guest whose session is live (unpair.yml), and status.yml.
 4. pair.yml re-run (nothing to change), whole role, against as many no-op ping tasks.
 5. team.yml re-runs on 1, 2 and 4 hosts: how the time grows with hosts (5 forks; medians of
-   ROUNDS runs, in turns).
+   ROUNDS runs, in turns), and how many of this machine's cores were busy meanwhile: the test
+   hosts run on the controller's cores, so runs on more hosts than cores share them.
 6. On the local connection: this controller's ansible-core and the collection copied into a
    test host, which pairs itself (pair.yml's default target, localhost): adding a guest,
    removing one and status against a one-task ping play, all timed inside the host. Keys come
@@ -186,6 +187,15 @@ def local_rows(host):
             ('status, local connection', status, 'a one-task ping play, local', status / ping)]
 
 
+def busy_seconds():
+    """CPU seconds this machine has spent on anything but idling since it booted, the test hosts
+    (which share its cores with the controller) included."""
+    with open('/proc/stat') as handle:
+        ticks = [int(field) for field in handle.readline().split()[1:]]
+    idle, iowait = ticks[3], ticks[4]
+    return (sum(ticks) - idle - iowait) / os.sysconf('SC_CLK_TCK')
+
+
 def team_inventory(harness, names):
     inventory = harness.inventory(names)
     inventory['all']['children'] = {'pairing_workstations': {
@@ -263,14 +273,19 @@ def main():
             counts = (1, 2, 4)
             timed_play(team, team_inventory(harness, NAMES))  # converge all four first: re-runs from here
             team_samples = {count: [] for count in counts}
+            busy = {count: [] for count in counts}
             for _turn in range(ROUNDS):
                 for count in counts:
-                    team_samples[count].append(timed_play(team, team_inventory(harness, NAMES[:count]))[0])
+                    before = busy_seconds()
+                    seconds = timed_play(team, team_inventory(harness, NAMES[:count]))[0]
+                    team_samples[count].append(seconds)
+                    busy[count].append((busy_seconds() - before) / seconds)
             one = statistics.median(team_samples[1])
             for count in counts:
                 seconds = statistics.median(team_samples[count])
-                rows.append(('team.yml re-run on %d host%s' % (count, 's' if count > 1 else ''), seconds,
-                             'team.yml on 1 host', seconds / one))
+                rows.append(('team.yml re-run on %d host%s, %.1f of this machine\'s %d cores busy' % (
+                    count, 's' if count > 1 else '', statistics.median(busy[count]), os.cpu_count()), seconds,
+                    'team.yml on 1 host', seconds / one))
             rows.append(('bare test host to a guest typing in the session (pair.yml + ssh)', bare_to_guest, '', None))
             local = local_rows(hosts[LOCAL])
         finally:

@@ -65,6 +65,7 @@ _value:
 """
 
 import re
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -88,8 +89,19 @@ def systemd_word(word):
     return '"%s"' % escaped.replace('%', '%%').replace('$', '$$')
 
 
+def plain(value):
+    """``value`` as plain dicts and lists. The validator deep-copies what it is given, and a deep copy
+    of one of Ansible's lazy containers copies every variable of the play with it (a quarter of a
+    second a call)."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
 def tmux_start_commands(session, owner):
-    validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(session)
+    validated = ArgumentSpecValidator(ARGUMENT_SPEC).validate(plain(session))
     if validated.error_messages:
         raise AnsibleFilterError('tmux_start_commands: %s' % '; '.join(validated.error_messages))
     params = validated.validated_parameters

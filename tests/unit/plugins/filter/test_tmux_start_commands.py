@@ -91,6 +91,28 @@ def test_the_session_as_a_service_s_command_lines():
     ]
 
 
+class NoDeepCopyDict(dict):
+    def __deepcopy__(self, memo):
+        raise AssertionError('deep-copied: a lazy container of Ansible copies every variable of the play with it')
+
+
+class NoDeepCopyList(list):
+    __deepcopy__ = NoDeepCopyDict.__deepcopy__
+
+
+def as_ansible_passes(value):
+    """``value`` in containers that refuse a deep copy, as Ansible's lazy ones make one costly."""
+    if isinstance(value, dict):
+        return NoDeepCopyDict((key, as_ansible_passes(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return NoDeepCopyList(as_ansible_passes(item) for item in value)
+    return value
+
+
+def test_the_session_as_ansible_passes_it_is_read_without_a_deep_copy():
+    assert tmux_start_commands(as_ansible_passes(SESSION), 'dev') == tmux_start_commands(SESSION, 'dev')
+
+
 def test_systemd_runs_the_argv_the_plan_holds():
     commands = tmux_start_commands(SESSION, 'dev')
     tmux = ['tmux', '-S', '/run/pairing/tmux.sock']
