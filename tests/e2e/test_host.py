@@ -312,14 +312,19 @@ def test_a_run_puts_back_what_was_changed_behind_its_back_and_a_reboot_needs_no_
                {'name': 'split', 'panes': [{'command': 'x=\'50%; $HOME "quoted"\'; echo "pane:$x"; exec sleep 100000'},
                                            {'command': 'sleep 200000', 'split': 'horizontal'}]}]
     host = pairing.host
-    # Someone turned the timer that ends expired grants off, gave the guests' account a shell that
-    # reads rc files and the watchers' account a group more, and took the line that loads the
-    # drop-in out of sshd_config: the run's first look sees each, and the run puts each back.
-    host.run('systemctl disable --now pairing-revoke.timer; usermod -s /bin/bash tmux; usermod -aG sudo tmux-ro; '
+    # Someone turned the timer that ends expired grants off; looked at the session's unit, then
+    # removed the link that starts it at boot by hand (no daemon-reload: systemd still holds the
+    # unit as enabled, as it was when looked at, and it runs on); gave the guests' account a shell
+    # that reads rc files and the watchers' account a group more; and took the line that loads the
+    # drop-in out of sshd_config. The run's first look sees each, and the run puts each back.
+    host.run('systemctl disable --now pairing-revoke.timer; systemctl status pairing-tmux.service >/dev/null; '
+             'rm /etc/systemd/system/multi-user.target.wants/pairing-tmux.service; '
+             'usermod -s /bin/bash tmux; usermod -aG sudo tmux-ro; '
              "sed -i 's|^Include /etc/ssh/sshd_config.d/[*].conf|# &|' /etc/ssh/sshd_config")
     run = pairing.converge(pairing_windows=windows)
     assert run.returncode == 0, run.output[-3000:]
     for task in ("Start the timer that ends guests' connections when their expiry-time passes, with no Ansible run",
+                 'Start the session service',
                  'The alias accounts guests log in as (read-write) and watch through (read-only)',
                  'The main sshd_config includes the drop-in directory (nothing else in it is touched)'):
         assert 'pairing.tmux.host : ' + task in run.changed(), run.changed()
