@@ -3,6 +3,7 @@ the run changes the keys file and ends revoked connections, nothing else; any ot
 sshd setting, the session's windows, new code - takes the whole role, guests and all; so does the
 run after one that stopped half-way."""
 
+import json
 import os
 import shutil
 
@@ -149,3 +150,26 @@ def test_unpair_without_pairing_revoke_takes_no_key_away(pairing):
         assert host.run('cat /etc/ssh/pairing/authorized_keys').stdout == keys
     finally:
         host.run('mv /root/pairing-revoke.py /usr/local/libexec/')
+
+
+def test_a_record_edited_by_hand_takes_the_whole_role_which_refuses_it(pairing):
+    """The guests-only path does not check the settings the host remembers: its last full run
+    checked them. Edited behind the role's back, with that run's shape kept, they change the
+    shape: the whole role runs, and refuses them before any change."""
+    host = pairing.host
+    settings = {'pairing_windows': NOTES}
+    pair(pairing, pair='alice', **settings)  # the record of a full run of this shape, this one's or an earlier one's
+    remembered = host.run('cat /etc/ansible/facts.d/pairing.fact').stdout
+    keys = host.run('cat /etc/ssh/pairing/authorized_keys').stdout
+    edited = json.dumps({**json.loads(remembered), 'tunnel': 'sideways'})
+    host.run('cat > /etc/ansible/facts.d/pairing.fact', input=edited)
+    try:
+        run = run_playbook(os.path.join(ROOT, 'playbooks', 'pair.yml'), host.harness.inventory(['quick']),
+                           {**pairing.vars, 'target': 'quick', 'pair': 'bob', **settings})
+        assert run.returncode == 2 and path(run) == 'whole', run.output[-3000:]
+        (failure,) = [record['result']['msg'] for record in run.records if record['status'] == 'failed']
+        assert 'says value of pairing_tunnel must be one of: none, ssh, ngrok, got: sideways' in failure, failure
+        assert host.run('cat /etc/ssh/pairing/authorized_keys').stdout == keys
+    finally:
+        host.run('cat > /etc/ansible/facts.d/pairing.fact', input=remembered)
+    assert path(pair(pairing, pair='alice', **settings)) == 'guests'
