@@ -6,13 +6,13 @@ name: first_look
 short_description: What the host role's first look at a host found, as one dict
 version_added: 0.3.0
 description:
-  - Reads the lines of the host role's first look (C(pairing-host-probe), run by raw): one
-    C(NAME=VALUE) per line, any other line skipped (raw also keeps what a login shell prints).
+  - Reads the lines of the host role's first look (C(pairing-host-probe), run by raw), one
+    C(NAME=VALUE) per line; any other line is skipped (raw also keeps what a login shell prints).
   - C(present), C(missing), C(started) and C(groups) become lists of words; the C(account)
     lines the list C(accounts); the C(file) lines (C(PATH MODE OWNER:GROUP SHA256)) the dict
     C(files), by path. Every other name keeps its text.
-  - A look that printed no C(missing), C(started), C(present) or C(groups) line did not end:
-    an error, never an empty list.
+  - A look that printed no C(missing), C(started), C(present) or C(groups) line did not end,
+    and is an error, never an empty list.
 author: pairing.tmux contributors (@pairing-tmux)
 options:
   _input:
